@@ -1,0 +1,4 @@
+//! seedport: the portal through which a hardware-token vendor delivers OATH token seeds.
+
+pub mod domain;
+pub mod vault;
