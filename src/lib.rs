@@ -1,4 +1,11 @@
 //! seedport: the portal through which a hardware-token vendor delivers OATH token seeds.
 
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
 pub mod domain;
+pub mod import;
 pub mod vault;
+pub mod web;

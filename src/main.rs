@@ -1,1 +1,169 @@
-fn main() {}
+//! The `seedport` command line: serve the portal, migrate, import factory files, rotate keys.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use seedport::config::Config;
+use seedport::import::{ImportError, ImportInput, ImportOutcome};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "seedport",
+    version,
+    about = "Deliver OATH token seed files to the customers who bought the tokens"
+)]
+struct Cli {
+    /// Configuration file (default: ./seedport.toml when it exists).
+    #[arg(long, global = true, env = "SEEDPORT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import a manifest with its factory token files (all or nothing).
+    Import {
+        /// The TOML manifest naming customer, order and shipments.
+        manifest: PathBuf,
+    },
+    /// Master key operations.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every data key under a new master key, in one transaction.
+    Rotate {
+        /// Where to write the new key (mode 0600); default: the configured key file, whose old
+        /// content is kept as `<file>.old` until you delete it.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SEEDPORT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            actix_web::rt::System::new().block_on(seedport::app::serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            seedport::app::open_database(&config)?;
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { manifest } => import(&config, &manifest),
+        Command::Keys {
+            action: KeysCommand::Rotate { new_key_file },
+        } => rotate(&config, new_key_file),
+    }
+}
+
+fn import(config: &Config, manifest: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let input = ImportInput::from_path(manifest)?;
+    let master = seedport::app::load_master_key(config)?;
+    let db = seedport::app::open_database(config)?;
+    let vault = seedport::vault::Vault::new(master);
+    let total: u64 = input
+        .files
+        .iter()
+        .map(|(_, b)| b.iter().filter(|&&c| c == b'\n').count() as u64)
+        .sum();
+    let bar = indicatif::ProgressBar::new(total.max(1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} importing [{bar:40}] {pos}/{len} tokens ({per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut conn = db.get()?;
+    let started = std::time::Instant::now();
+    let now = seedport::clock::Clock::System.now();
+    let outcome =
+        seedport::import::run(&mut conn, &vault, &input, now, &mut |n| bar.set_position(n));
+    bar.finish_and_clear();
+    match outcome {
+        Ok(ImportOutcome::Imported {
+            shipments, tokens, ..
+        }) => {
+            println!(
+                "imported order {} (PO {}): {shipments} shipment(s), {tokens} token(s) in {:.2?}",
+                input.manifest.order.invoice,
+                input.manifest.order.po,
+                started.elapsed()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(ImportOutcome::AlreadyImported { .. }) => {
+            println!("this manifest was already imported; nothing changed");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportError::Invalid(problems)) => {
+            eprintln!("nothing was imported; fix these problems and run the import again:");
+            for p in &problems {
+                eprintln!("  {p}");
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn rotate(config: &Config, new_key_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let master = seedport::app::load_master_key(config)?;
+    let db = seedport::app::open_database(config)?;
+    let vault = seedport::vault::Vault::new(master);
+    let new_master = seedport::vault::MasterKey::generate();
+    let current = config.master_key_path();
+    let target = new_key_file
+        .clone()
+        .unwrap_or_else(|| current.with_extension("new"));
+    new_master
+        .write_new_file(&target)
+        .context("writing the new master key")?;
+    let mut conn = db.get()?;
+    let count = vault.rotate(&mut conn, &new_master)?;
+    if new_key_file.is_none() && std::env::var_os("SEEDPORT_MASTER_KEY").is_none() {
+        std::fs::rename(&current, current.with_extension("old"))?;
+        std::fs::rename(&target, &current)?;
+        println!(
+            "re-wrapped {count} data key(s); {} now holds the new key, the old one is in {} (delete it once backups are rotated)",
+            current.display(),
+            current.with_extension("old").display()
+        );
+    } else {
+        println!(
+            "re-wrapped {count} data key(s) under the new master key written to {}; point SEEDPORT_MASTER_KEY or master_key_file at it now",
+            target.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,89 @@
+//! Start-up: configuration, master key, database, migrations and demo data, then the server.
+
+use crate::clock::Clock;
+use crate::config::{Config, Mode};
+use crate::db::{self, Db};
+use crate::vault::{KeySource, MasterKey, Vault};
+use crate::web::{self, AppState};
+use anyhow::Context;
+use std::net::TcpListener;
+
+/// Loads the master key as the mode allows: demo may create one, production never does.
+pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    let env = std::env::var("SEEDPORT_MASTER_KEY").ok();
+    let (key, source) = MasterKey::load(
+        env.as_deref(),
+        &config.master_key_path(),
+        config.mode == Mode::Demo,
+    )?;
+    match source {
+        KeySource::Generated(path) => tracing::warn!(
+            "DEMO MODE: created a new master key at {} — fine for trying seedport, never for production",
+            path.display()
+        ),
+        KeySource::File(path) => tracing::info!("master key loaded from {}", path.display()),
+        KeySource::Environment => tracing::info!("master key loaded from SEEDPORT_MASTER_KEY"),
+    }
+    Ok(key)
+}
+
+/// Refuses to run production without what it needs.
+pub fn check_production(config: &Config) -> anyhow::Result<()> {
+    let problems = config.production_problems(std::env::var_os("SEEDPORT_MASTER_KEY").is_some());
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "production mode cannot start:\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
+    Ok(())
+}
+
+/// Opens the database and applies pending migrations.
+pub fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, config.db_pool_size)?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let applied =
+        db::migrate(&mut conn).with_context(|| format!("migrating {}", db.backend().describe()))?;
+    if applied > 0 {
+        tracing::info!(applied, "applied database migrations");
+    }
+    Ok(db)
+}
+
+/// Everything `serve` builds before it listens.
+pub fn build_state(config: Config, master: MasterKey, clock: Clock) -> anyhow::Result<AppState> {
+    let db = open_database(&config)?;
+    let vault = Vault::new(master);
+    if config.is_demo() {
+        let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if crate::demo::seed_if_empty(&mut conn, &vault, clock.now())? {
+            tracing::info!("loaded the demo customer, orders and tokens");
+        }
+    }
+    let tera = web::assets::tera()?;
+    Ok(AppState {
+        config,
+        db,
+        vault,
+        tera,
+        clock,
+    })
+}
+
+/// `seedport serve`: runs until interrupted.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    check_production(&config)?;
+    let master = load_master_key(&config)?;
+    let listener = TcpListener::bind(&config.bind)
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let demo = config.is_demo();
+    let base = config.public_base_url.clone();
+    let state = build_state(config, master, Clock::System)?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    if demo {
+        println!("{}", crate::demo::walkthrough(&base));
+    }
+    web::serve(state, listener)?.await?;
+    Ok(())
+}

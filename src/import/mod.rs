@@ -1,0 +1,378 @@
+//! Factory import: a manifest and its token files become a customer, an order, shipments and
+//! vault-encrypted tokens, all in one transaction or not at all.
+
+pub mod factory;
+pub mod manifest;
+mod pskc_plain;
+
+pub use factory::{Problem, TokenOverrides};
+pub use manifest::{ImportInput, Manifest};
+
+use crate::db::schema::{customer_emails, customers, imports, orders, shipments, tokens};
+use crate::db::{write_tx, DbConnection};
+use crate::domain::Token;
+use crate::vault::{token_aad, Vault, VaultError};
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
+const BATCH: usize = 500;
+
+/// A problem in one file of the import.
+#[derive(Debug, Clone)]
+pub struct FileProblem {
+    pub file: String,
+    pub problem: Problem,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.problem)
+    }
+}
+
+/// Why nothing was imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{} problem(s); nothing was imported", .0.len())]
+    Invalid(Vec<FileProblem>),
+    #[error("{0}; nothing was imported")]
+    Conflict(String),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Imported {
+        order_id: String,
+        shipments: usize,
+        tokens: usize,
+    },
+    /// The same manifest and files were imported before: nothing to do.
+    AlreadyImported { order_id: String },
+}
+
+/// Parses every file, then writes everything in one transaction. `progress` is called with the
+/// number of tokens written so far.
+pub fn run(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    input: &ImportInput,
+    now: i64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportOutcome, ImportError> {
+    let fingerprint = fingerprint(input);
+    let mut parsed: Vec<Vec<Token>> = Vec::with_capacity(input.files.len());
+    let mut problems = Vec::new();
+    for (spec, (file, bytes)) in input.manifest.shipments.iter().zip(&input.files) {
+        match factory::parse(bytes, &spec.overrides) {
+            Ok(tokens) => parsed.push(tokens),
+            Err(found) => {
+                problems.extend(found.into_iter().map(|problem| FileProblem {
+                    file: file.clone(),
+                    problem,
+                }));
+                parsed.push(Vec::new());
+            }
+        }
+    }
+    cross_file_duplicates(input, &parsed, &mut problems);
+    if !problems.is_empty() {
+        return Err(ImportError::Invalid(problems));
+    }
+    write_tx(conn, |conn| {
+        if let Some(order_id) = imports::table
+            .filter(imports::manifest_sha256.eq(&fingerprint))
+            .select(imports::order_id)
+            .first::<String>(conn)
+            .optional()?
+        {
+            return Ok(ImportOutcome::AlreadyImported { order_id });
+        }
+        check_database(conn, input, &parsed)?;
+        let customer_id = upsert_customer(conn, input, now)?;
+        let order_id = upsert_order(conn, input, &customer_id, now)?;
+        let mut written = 0u64;
+        let mut total = 0usize;
+        for (spec, tokens) in input.manifest.shipments.iter().zip(&parsed) {
+            let key = vault.new_data_key(conn, "shipment-tokens", now)?;
+            let shipment_id = uuid::Uuid::new_v4().to_string();
+            diesel::insert_into(shipments::table)
+                .values((
+                    shipments::id.eq(&shipment_id),
+                    shipments::order_id.eq(&order_id),
+                    shipments::shipment_number.eq(spec.number.as_str()),
+                    shipments::ship_date.eq(&spec.date),
+                    shipments::data_key_id.eq(&key.id),
+                    shipments::serial_failures.eq(0),
+                    shipments::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            for chunk in tokens.chunks(BATCH) {
+                let rows: Vec<NewToken> = chunk
+                    .iter()
+                    .map(|t| {
+                        let id = uuid::Uuid::new_v4().to_string();
+                        let secret_ct =
+                            key.seal(t.secret.expose(), &token_aad(&id, t.serial.as_str()));
+                        NewToken {
+                            id,
+                            shipment_id: shipment_id.clone(),
+                            serial: t.serial.as_str().to_string(),
+                            secret_ct,
+                            kind: t.kind.as_str(),
+                            hash: t.hash.as_str(),
+                            digits: i32::from(t.digits),
+                            time_step: t.time_step as i32,
+                            counter: t.counter as i64,
+                            secret_len: t.secret.len() as i32,
+                            manufacturer: t.manufacturer.clone(),
+                            model: t.model.clone(),
+                        }
+                    })
+                    .collect();
+                insert_tokens(conn, &rows)?;
+                written += chunk.len() as u64;
+                progress(written);
+            }
+            total += tokens.len();
+        }
+        diesel::insert_into(imports::table)
+            .values((
+                imports::id.eq(uuid::Uuid::new_v4().to_string()),
+                imports::manifest_sha256.eq(&fingerprint),
+                imports::order_id.eq(&order_id),
+                imports::token_count.eq(total as i64),
+                imports::imported_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(ImportOutcome::Imported {
+            order_id,
+            shipments: parsed.len(),
+            tokens: total,
+        })
+    })
+}
+
+/// One `tokens` row to insert.
+#[derive(Insertable)]
+#[diesel(table_name = tokens)]
+struct NewToken {
+    id: String,
+    shipment_id: String,
+    serial: String,
+    secret_ct: Vec<u8>,
+    kind: &'static str,
+    hash: &'static str,
+    digits: i32,
+    time_step: i32,
+    counter: i64,
+    secret_len: i32,
+    manufacturer: String,
+    model: String,
+}
+
+/// Multi-row INSERT needs the concrete backend: diesel's multi-connection cannot batch.
+fn insert_tokens(
+    conn: &mut DbConnection,
+    rows: &[NewToken],
+) -> Result<usize, diesel::result::Error> {
+    match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(tokens::table).values(rows).execute(c),
+        DbConnection::Pg(c) => diesel::insert_into(tokens::table).values(rows).execute(c),
+    }
+}
+
+/// SHA-256 over the manifest's meaning and every file's bytes: the same import twice is a no-op.
+fn fingerprint(input: &ImportInput) -> String {
+    let mut h = Sha256::new();
+    let m = &input.manifest;
+    h.update(format!(
+        "{}\n{}\n{}\n",
+        m.customer.name, m.order.po, m.order.invoice
+    ));
+    for (spec, (_, bytes)) in m.shipments.iter().zip(&input.files) {
+        h.update(format!(
+            "{}\n{}\n{:?}\n",
+            spec.number, spec.date, spec.overrides
+        ));
+        h.update(Sha256::digest(bytes));
+    }
+    hex::encode(h.finalize())
+}
+
+fn cross_file_duplicates(
+    input: &ImportInput,
+    parsed: &[Vec<Token>],
+    problems: &mut Vec<FileProblem>,
+) {
+    let mut seen = std::collections::HashMap::new();
+    for ((file, _), tokens) in input.files.iter().zip(parsed) {
+        for t in tokens {
+            if let Some(first) = seen.insert(t.serial.as_str(), file.as_str()) {
+                if first != file {
+                    problems.push(FileProblem {
+                        file: file.clone(),
+                        problem: Problem {
+                            line: None,
+                            reason: format!("serial {} is also in {first}", t.serial),
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Serials and shipment numbers already in the database are conflicts, listed together.
+fn check_database(
+    conn: &mut DbConnection,
+    input: &ImportInput,
+    parsed: &[Vec<Token>],
+) -> Result<(), ImportError> {
+    let mut problems = Vec::new();
+    for ((file, _), (spec, tokens)) in input
+        .files
+        .iter()
+        .zip(input.manifest.shipments.iter().zip(parsed))
+    {
+        let exists: i64 = shipments::table
+            .filter(shipments::shipment_number.eq(spec.number.as_str()))
+            .count()
+            .get_result(conn)?;
+        if exists > 0 {
+            problems.push(FileProblem {
+                file: file.clone(),
+                problem: Problem {
+                    line: None,
+                    reason: format!("shipment {} is already imported", spec.number),
+                },
+            });
+        }
+        for chunk in tokens.chunks(BATCH) {
+            let serials: Vec<&str> = chunk.iter().map(|t| t.serial.as_str()).collect();
+            let taken: Vec<String> = tokens::table
+                .filter(tokens::serial.eq_any(&serials))
+                .select(tokens::serial)
+                .load(conn)?;
+            problems.extend(taken.into_iter().map(|s| FileProblem {
+                file: file.clone(),
+                problem: Problem {
+                    line: None,
+                    reason: format!("serial {s} is already in the database"),
+                },
+            }));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ImportError::Invalid(problems))
+    }
+}
+
+fn upsert_customer(
+    conn: &mut DbConnection,
+    input: &ImportInput,
+    now: i64,
+) -> Result<String, ImportError> {
+    let spec = &input.manifest.customer;
+    let emails: Vec<&str> = spec.emails.iter().map(|e| e.as_str()).collect();
+    let owners: Vec<(String, String)> = customer_emails::table
+        .filter(customer_emails::email.eq_any(&emails))
+        .select((customer_emails::email, customer_emails::customer_id))
+        .load(conn)?;
+    let by_invoice: Option<String> = orders::table
+        .filter(orders::invoice_number.eq(input.manifest.order.invoice.as_str()))
+        .select(orders::customer_id)
+        .first(conn)
+        .optional()?;
+    let by_name: Option<String> = customers::table
+        .filter(customers::name.eq(spec.name.trim()))
+        .select(customers::id)
+        .first(conn)
+        .optional()?;
+    let customer_id = match by_invoice
+        .or_else(|| owners.first().map(|o| o.1.clone()))
+        .or(by_name)
+    {
+        Some(id) => id,
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            diesel::insert_into(customers::table)
+                .values((
+                    customers::id.eq(&id),
+                    customers::name.eq(spec.name.trim()),
+                    customers::email_domain.eq(spec.domain.as_ref().map(|d| d.as_str())),
+                    customers::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            id
+        }
+    };
+    if let Some((email, _)) = owners.iter().find(|(_, owner)| owner != &customer_id) {
+        return Err(ImportError::Conflict(format!(
+            "the email {email} is registered to another customer"
+        )));
+    }
+    if let Some(domain) = &spec.domain {
+        diesel::update(customers::table.find(&customer_id))
+            .set(customers::email_domain.eq(domain.as_str()))
+            .execute(conn)?;
+    }
+    for email in emails
+        .iter()
+        .filter(|e| !owners.iter().any(|(o, _)| o == *e))
+    {
+        diesel::insert_into(customer_emails::table)
+            .values((
+                customer_emails::email.eq(*email),
+                customer_emails::customer_id.eq(&customer_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(customer_id)
+}
+
+fn upsert_order(
+    conn: &mut DbConnection,
+    input: &ImportInput,
+    customer_id: &str,
+    now: i64,
+) -> Result<String, ImportError> {
+    let spec = &input.manifest.order;
+    let existing: Option<(String, String, String)> = orders::table
+        .filter(orders::invoice_number.eq(spec.invoice.as_str()))
+        .select((orders::id, orders::customer_id, orders::po_number))
+        .first(conn)
+        .optional()?;
+    match existing {
+        Some((id, owner, po)) => {
+            if owner != customer_id || po != spec.po.as_str() {
+                return Err(ImportError::Conflict(format!(
+                    "invoice {} already belongs to order {po} of another customer or PO",
+                    spec.invoice
+                )));
+            }
+            Ok(id)
+        }
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            diesel::insert_into(orders::table)
+                .values((
+                    orders::id.eq(&id),
+                    orders::customer_id.eq(customer_id),
+                    orders::po_number.eq(spec.po.as_str()),
+                    orders::invoice_number.eq(spec.invoice.as_str()),
+                    orders::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(id)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP side: application state, routes, middleware and the server.
+
+pub mod assets;
+pub mod error;
+pub mod ops;
+pub mod security;
+pub mod start;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::vault::Vault;
+use actix_web::{web, App, HttpResponse, HttpServer};
+pub use error::AppError;
+use serde::Serialize;
+use std::net::TcpListener;
+
+/// Everything a handler needs, shared across workers.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub vault: Vault,
+    pub tera: tera::Tera,
+    pub clock: Clock,
+}
+
+/// Vendor name, logo text and contact address, as every page shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Brand {
+    pub vendor_name: String,
+    pub logo_text: String,
+    pub delivery_email: String,
+    pub demo: bool,
+}
+
+impl AppState {
+    pub fn brand(&self) -> Brand {
+        Brand {
+            vendor_name: self.config.vendor_name.clone(),
+            logo_text: self.config.logo_text.clone(),
+            delivery_email: self.config.delivery_email.clone(),
+            demo: self.config.is_demo(),
+        }
+    }
+
+    /// Renders a page with the brand already in its context.
+    pub fn render(
+        &self,
+        template: &str,
+        mut context: tera::Context,
+    ) -> Result<HttpResponse, AppError> {
+        context.insert("brand", &self.brand());
+        let body = self.tera.render(template, &context)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body))
+    }
+}
+
+/// Registers every route. Feature areas add their own `configure` here.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(start::start_page))
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/static/{path:.*}", web::get().to(assets::static_file));
+}
+
+/// Starts the HTTP server on `listener` and returns it running (await it to serve).
+pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
+    let workers = match state.config.workers {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    };
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(256 * 1024))
+            .wrap(security::headers())
+            .configure(routes)
+            .default_service(web::to(|| async { AppError::NotFound.into_response() }))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+impl AppError {
+    fn into_response(self) -> HttpResponse {
+        actix_web::ResponseError::error_response(&self)
+    }
+}
