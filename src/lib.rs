@@ -1,11 +1,14 @@
 //! seedport: the portal through which a hardware-token vendor delivers OATH token seeds.
 
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod import;
+pub mod mail;
+pub mod storage;
 pub mod vault;
 pub mod web;

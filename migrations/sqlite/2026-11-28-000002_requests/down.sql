@@ -1,0 +1,10 @@
+DROP TABLE audit_log;
+DROP TABLE staff_sessions;
+DROP TABLE staff;
+DROP TABLE outbox;
+DROP TABLE package_chunks;
+DROP TABLE packages;
+DROP TABLE request_shipments;
+DROP TABLE requests;
+DROP TABLE rate_limits;
+DROP TABLE drafts;
