@@ -1,6 +1,7 @@
 //! The HTTP side: application state, routes, middleware and the server.
 
 pub mod assets;
+pub mod csrf;
 pub mod error;
 pub mod ops;
 pub mod security;
