@@ -29,7 +29,7 @@ pub struct AssignArgs {
     /// Folder to write the two files to (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Date for the file names and the inventory, YYYY-MM-DD (default: today).
+    /// Date for the file names and the inventory, YYYY-MM-DD (default: today, UTC).
     #[arg(long, value_name = "DATE", hide = true)]
     pub date: Option<String>,
 }
@@ -45,13 +45,11 @@ pub struct Summary {
     pub free: usize,
 }
 
-/// Runs `seedport assign` with today's date (or `--date`) and prints a summary.
+/// Runs `seedport assign` with today's UTC date (or `--date`) and prints a summary.
 pub fn run(args: &AssignArgs) -> Result<()> {
     let today = match &args.date {
         Some(d) => parse_date(d).map_err(anyhow::Error::msg).context("--date")?,
-        None => time::OffsetDateTime::now_local()
-            .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-            .date(),
+        None => time::OffsetDateTime::now_utc().date(),
     };
     let s = run_on(args, today)?;
     for u in &s.skipped {
