@@ -95,7 +95,9 @@ fn browser_available() -> bool {
     let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
     if !ok {
         if std::env::var_os("CI").is_some() {
-            panic!("chromium/chromedriver missing and CI is set: install `chromium chromium-driver`");
+            panic!(
+                "chromium/chromedriver missing and CI is set: install `chromium chromium-driver`"
+            );
         }
         eprintln!("\n!!!!! SKIPPING BROWSER TEST: {CHROMIUM} or {CHROMEDRIVER} not found (apt install chromium chromium-driver) !!!!!\n");
     }
@@ -155,7 +157,10 @@ async fn start_browser(profile: &Path, downloads: &Path) -> (Driver, Client) {
 async fn wait_js(c: &Client, expr: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let v = c.execute(&format!("return !!({expr});"), vec![]).await.unwrap();
+        let v = c
+            .execute(&format!("return !!({expr});"), vec![])
+            .await
+            .unwrap();
         if v == json!(true) {
             return;
         }
@@ -171,7 +176,11 @@ async fn wait_js(c: &Client, expr: &str) {
 }
 
 async fn js_string(c: &Client, expr: &str) -> String {
-    match c.execute(&format!("return String({expr});"), vec![]).await.unwrap() {
+    match c
+        .execute(&format!("return String({expr});"), vec![])
+        .await
+        .unwrap()
+    {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     }
@@ -340,41 +349,92 @@ async fn inventory_old_rows_unassign_and_clear_errors() {
     )
     .unwrap();
     let bad = files.path().join("bad.csv");
-    std::fs::write(&bad, "serial,seed\n1,3132333435363738393031323334353637383930\n").unwrap();
+    std::fs::write(
+        &bad,
+        "serial,seed\n1,3132333435363738393031323334353637383930\n",
+    )
+    .unwrap();
     let (_driver, c) = start_browser(profile.path(), downloads.path()).await;
-    c.goto(&format!("{}/tools/assign", server.base)).await.unwrap();
+    c.goto(&format!("{}/tools/assign", server.base))
+        .await
+        .unwrap();
     wait_js(&c, "document.body.dataset.assignReady === 'true'").await;
 
-    id(&c, "token-file").await.send_keys(&bad.display().to_string()).await.unwrap();
+    id(&c, "token-file")
+        .await
+        .send_keys(&bad.display().to_string())
+        .await
+        .unwrap();
     wait_js(&c, "!document.getElementById('messages').hidden").await;
     let m = js_string(&c, "document.getElementById('messages').innerText").await;
-    assert!(m.contains("bad.csv line 1: unknown header; expected one of:"), "{m}");
-    assert!(m.contains("upn,serial number,secret key,time interval,manufacturer,model"), "{m}");
-    assert_eq!(js_string(&c, "document.activeElement.id").await, "messages", "errors get focus");
+    assert!(
+        m.contains("bad.csv line 1: unknown header; expected one of:"),
+        "{m}"
+    );
+    assert!(
+        m.contains("upn,serial number,secret key,time interval,manufacturer,model"),
+        "{m}"
+    );
+    assert_eq!(
+        js_string(&c, "document.activeElement.id").await,
+        "messages",
+        "errors get focus"
+    );
 
-    id(&c, "token-file").await.send_keys(&inv.display().to_string()).await.unwrap();
-    wait_js(&c, "document.querySelectorAll('#tokens tbody tr').length === 2").await;
+    id(&c, "token-file")
+        .await
+        .send_keys(&inv.display().to_string())
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelectorAll('#tokens tbody tr').length === 2",
+    )
+    .await;
     let badge = "document.querySelector('tr[data-serial=\"10001001\"] .badge').textContent";
     assert_eq!(js_string(&c, badge).await, "Old");
 
     // Duplicate users are refused, nothing is assigned.
-    id(&c, "user-list").await.send_keys("user2@acme.com\nUSER2@acme.com\n").await.unwrap();
+    id(&c, "user-list")
+        .await
+        .send_keys("user2@acme.com\nUSER2@acme.com\n")
+        .await
+        .unwrap();
     id(&c, "apply").await.click().await.unwrap();
-    wait_js(&c, "document.getElementById('messages').innerText.includes('listed twice')").await;
+    wait_js(
+        &c,
+        "document.getElementById('messages').innerText.includes('listed twice')",
+    )
+    .await;
     // More users than free tokens is refused, nothing is assigned.
     id(&c, "user-list").await.clear().await.unwrap();
-    id(&c, "user-list").await.send_keys("user1@acme.com\nuser2@acme.com\nuser3@acme.com\n").await.unwrap();
+    id(&c, "user-list")
+        .await
+        .send_keys("user1@acme.com\nuser2@acme.com\nuser3@acme.com\n")
+        .await
+        .unwrap();
     id(&c, "apply").await.click().await.unwrap();
     wait_js(&c, "document.getElementById('messages').innerText.includes('2 users need a token but only 1 tokens are free')").await;
-    assert_eq!(js_string(&c, "document.getElementById('upn-10001002').value").await, "");
+    assert_eq!(
+        js_string(&c, "document.getElementById('upn-10001002').value").await,
+        ""
+    );
 
     // Unassign the old row: status Unassigned, then it can take a new user.
     id(&c, "remove-10001001").await.click().await.unwrap();
     wait_js(&c, &format!("{badge} === 'Unassigned'")).await;
     id(&c, "user-list").await.clear().await.unwrap();
-    id(&c, "user-list").await.send_keys("user2@acme.com,Joe Bloggs\n").await.unwrap();
+    id(&c, "user-list")
+        .await
+        .send_keys("user2@acme.com,Joe Bloggs\n")
+        .await
+        .unwrap();
     id(&c, "apply").await.click().await.unwrap();
-    wait_js(&c, "document.getElementById('upn-10001001').value === 'user2@acme.com'").await;
+    wait_js(
+        &c,
+        "document.getElementById('upn-10001001').value === 'user2@acme.com'",
+    )
+    .await;
     assert_eq!(js_string(&c, badge).await, "New");
 
     let _ = c.close().await;

@@ -72,10 +72,19 @@ fn users_get_free_tokens_in_order_and_holders_are_skipped() {
     let more = parse_users("u", "USER1@acme.com\nuser4@acme.com\n").unwrap();
     let r = a.apply(&more, DAY).unwrap();
     assert_eq!(r.skipped, vec!["USER1@acme.com".to_string()]);
-    assert_eq!(r.assigned, vec![("user4@acme.com".into(), "10001004".into())]);
+    assert_eq!(
+        r.assigned,
+        vec![("user4@acme.com".into(), "10001004".into())]
+    );
     assert_eq!(
         statuses(&a),
-        vec![Status::New, Status::New, Status::New, Status::New, Status::Free]
+        vec![
+            Status::New,
+            Status::New,
+            Status::New,
+            Status::New,
+            Status::Free
+        ]
     );
 }
 
@@ -89,7 +98,9 @@ fn more_users_than_free_tokens_assigns_nothing() {
     .unwrap();
     let e = a.apply(&users, DAY).unwrap_err();
     assert_eq!(e, AssignError::NotEnoughTokens { users: 6, free: 5 });
-    assert!(e.to_string().contains("6 users need a token but only 5 tokens are free"));
+    assert!(e
+        .to_string()
+        .contains("6 users need a token but only 5 tokens are free"));
     assert!(a.rows().iter().all(|r| r.upn.is_none()));
 }
 
@@ -105,7 +116,10 @@ fn entra_export_is_exact_bytes_crlf_no_bom() {
     assert_eq!(csv.as_bytes(), expected.as_bytes());
     assert!(!csv.as_bytes().starts_with(&[0xef, 0xbb, 0xbf]));
     assert_eq!(export::entra_file_name(DAY), "EntraTokens_20260115.csv");
-    assert_eq!(export::inventory_file_name(DAY), "CustomerTokens_20260115.csv");
+    assert_eq!(
+        export::inventory_file_name(DAY),
+        "CustomerTokens_20260115.csv"
+    );
     let inv = export::inventory_csv(&a);
     let lines: Vec<&str> = inv.split("\r\n").collect();
     assert_eq!(lines[0], INV_HEADER);
@@ -117,7 +131,11 @@ fn entra_export_is_exact_bytes_crlf_no_bom() {
         lines[3],
         ",,Free,,10001003,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,60,Deepnet Security,SafeID/Classic"
     );
-    assert_eq!(lines.len(), 7, "header, 5 tokens, final empty piece after CRLF");
+    assert_eq!(
+        lines.len(),
+        7,
+        "header, 5 tokens, final empty piece after CRLF"
+    );
 }
 
 #[test]
@@ -170,8 +188,14 @@ fn cli_process_reports_bad_files_and_writes_nothing() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("users.txt line 2: \"not-a-upn\" is not a UPN"), "{err}");
-    assert!(err.contains("users.txt line 3: user user1@ACME.com is listed twice (first on line 1)"), "{err}");
+    assert!(
+        err.contains("users.txt line 2: \"not-a-upn\" is not a UPN"),
+        "{err}"
+    );
+    assert!(
+        err.contains("users.txt line 3: user user1@ACME.com is listed twice (first on line 1)"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing written");
 }
 
@@ -195,7 +219,11 @@ fn rerun_with_inventory_keeps_old_rows_and_adds_new_ones() {
     assert_eq!(s.free, 2);
 
     let inv = std::fs::read_to_string(out2.path().join("CustomerTokens_20260201.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = inv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = inv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     let view: Vec<(&str, &str, &str, &str)> =
         rows.iter().map(|r| (r[0], r[2], r[3], r[4])).collect();
     assert_eq!(
@@ -221,12 +249,21 @@ fn unassign_by_inventory_status_by_flag_and_by_api() {
     let inv = export::inventory_csv(&a).to_string();
 
     // The customer sets user2's status to Unassigned by hand.
-    let edited = inv.replace("user2@acme.com,Joe Bloggs,New,", "user2@acme.com,Joe Bloggs,Unassigned,");
+    let edited = inv.replace(
+        "user2@acme.com,Joe Bloggs,New,",
+        "user2@acme.com,Joe Bloggs,Unassigned,",
+    );
     let (_, rows) = parse_token_file("CustomerTokens_20260115.csv", &edited).unwrap();
     let b = Assignments::new(rows).unwrap();
     assert_eq!(
         statuses(&b),
-        vec![Status::Old, Status::Unassigned, Status::Old, Status::Free, Status::Free]
+        vec![
+            Status::Old,
+            Status::Unassigned,
+            Status::Old,
+            Status::Free,
+            Status::Free
+        ]
     );
     assert!(!export::entra_csv(&b).unwrap().contains("user2@acme.com"));
 
@@ -243,7 +280,10 @@ fn unassign_by_inventory_status_by_flag_and_by_api() {
     let r = c
         .apply(&parse_users("u", "user9@acme.com").unwrap(), LATER)
         .unwrap();
-    assert_eq!(r.assigned, vec![("user9@acme.com".into(), "10001003".into())]);
+    assert_eq!(
+        r.assigned,
+        vec![("user9@acme.com".into(), "10001003".into())]
+    );
 
     // The CLI flag.
     let dir = tempfile::tempdir().unwrap();
@@ -266,26 +306,43 @@ fn reassign_moves_or_swaps_users() {
     a.reassign("10001001", "10001004", DAY).unwrap();
     assert_eq!(
         upns(&a),
-        vec![None, Some("b@acme.com".into()), None, Some("a@acme.com".into()), None]
+        vec![
+            None,
+            Some("b@acme.com".into()),
+            None,
+            Some("a@acme.com".into()),
+            None
+        ]
     );
     assert_eq!(a.rows()[0].status, Status::Free);
     a.reassign("10001002", "10001004", DAY).unwrap();
     assert_eq!(a.rows()[1].upn.as_ref().unwrap().as_str(), "a@acme.com");
     assert_eq!(a.rows()[3].upn.as_ref().unwrap().as_str(), "b@acme.com");
-    assert!(a.reassign("10001001", "10001002", DAY).is_err(), "free token has no user to move");
+    assert!(
+        a.reassign("10001001", "10001002", DAY).is_err(),
+        "free token has no user to move"
+    );
 }
 
 #[test]
 fn at_most_five_tokens_per_user() {
     let mut tokens = String::from("serial number,secret key,time interval,manufacturer,model\n");
     for i in 0..7 {
-        tokens.push_str(&format!("3000{i},JBSWY3DPEHPK3PX{},30,Deepnet Security,SafeID/Enterprise\n", (b'A' + i) as char));
+        tokens.push_str(&format!(
+            "3000{i},JBSWY3DPEHPK3PX{},30,Deepnet Security,SafeID/Enterprise\n",
+            (b'A' + i) as char
+        ));
     }
     let mut a = table(&tokens);
     let upn = Upn::parse("many@acme.com").unwrap();
     for i in 0..5 {
-        a.set_user(&format!("3000{i}"), upn.clone(), DisplayName::default(), DAY)
-            .unwrap();
+        a.set_user(
+            &format!("3000{i}"),
+            upn.clone(),
+            DisplayName::default(),
+            DAY,
+        )
+        .unwrap();
     }
     let e = a
         .set_user("30005", upn.clone(), DisplayName::default(), DAY)
@@ -321,7 +378,13 @@ fn user_files_tolerate_bom_crlf_blank_lines_and_header() {
         .iter()
         .map(|u| (u.upn.as_str(), u.display_name.as_str(), u.line))
         .collect();
-    assert_eq!(v, vec![("user1@acme.com", "John Smith", 3), ("user2@acme.com", "", 5)]);
+    assert_eq!(
+        v,
+        vec![
+            ("user1@acme.com", "John Smith", 3),
+            ("user2@acme.com", "", 5)
+        ]
+    );
 }
 
 #[test]
@@ -334,8 +397,13 @@ fn bad_user_files_say_file_line_and_reason() {
     let msgs: Vec<String> = e.0.iter().map(|l| l.to_string()).collect();
     assert_eq!(msgs.len(), 5, "{msgs:#?}");
     assert!(msgs[0].starts_with("users.txt line 2: \"user 2@acme.com\": the character ' '"));
-    assert!(msgs[1].starts_with("users.txt line 3: \"user3@acme\": the domain after @ is not valid"));
-    assert_eq!(msgs[2], "users.txt line 4: user User1@Acme.com is listed twice (first on line 1)");
+    assert!(
+        msgs[1].starts_with("users.txt line 3: \"user3@acme\": the domain after @ is not valid")
+    );
+    assert_eq!(
+        msgs[2],
+        "users.txt line 4: user User1@Acme.com is listed twice (first on line 1)"
+    );
     assert!(msgs[3].contains("line 5") && msgs[3].contains("may not contain a comma"));
     assert!(msgs[4].contains("line 6") && msgs[4].contains("may not start with = + - or @"));
 }
@@ -344,7 +412,10 @@ fn bad_user_files_say_file_line_and_reason() {
 fn bad_token_files_say_file_line_and_reason_without_secrets() {
     let e = parse_token_file("x.csv", "serial,seed\n1,ABC\n").unwrap_err();
     let m = e.to_string();
-    assert!(m.contains("x.csv line 1: unknown header; expected one of:"), "{m}");
+    assert!(
+        m.contains("x.csv line 1: unknown header; expected one of:"),
+        "{m}"
+    );
     assert!(m.contains(ENTRA_HEADER) && m.contains(INV_HEADER));
     assert!(m.contains("serial number,secret key,time interval,manufacturer,model"));
 
@@ -365,7 +436,10 @@ fn bad_token_files_say_file_line_and_reason_without_secrets() {
     assert_eq!(msgs[0], "tokens.csv line 2: token 10001001: the secret key is not Base32 (only A-Z and 2-7; Entra cannot take hex secrets)");
     assert_eq!(msgs[1], "tokens.csv line 3: token 10001002: time interval \"45\" cannot go to Entra (only 30 or 60 seconds)");
     assert!(msgs[2].starts_with("tokens.csv line 4: expected 5 comma-separated values, found 4"));
-    assert_eq!(msgs[3], "tokens.csv line 6: token 10001004 is listed twice (first on line 5)");
+    assert_eq!(
+        msgs[3],
+        "tokens.csv line 6: token 10001004 is listed twice (first on line 5)"
+    );
     assert!(msgs[4].starts_with("tokens.csv line 7: token 10001006: time interval"));
     assert!(msgs[5].contains("line 8") && msgs[5].contains("longer than 128 characters"));
     let all = e.to_string();
@@ -377,11 +451,17 @@ fn bad_token_files_say_file_line_and_reason_without_secrets() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("event-based (HOTP)"));
-    assert!(parse_token_file("t.csv", "\u{feff}\r\n\r\n").unwrap_err().to_string().contains("the file is empty"));
-    assert!(parse_token_file("t.csv", "serial number,secret key,time interval,manufacturer,model\r\n")
+    assert!(parse_token_file("t.csv", "\u{feff}\r\n\r\n")
         .unwrap_err()
         .to_string()
-        .contains("no tokens"));
+        .contains("the file is empty"));
+    assert!(parse_token_file(
+        "t.csv",
+        "serial number,secret key,time interval,manufacturer,model\r\n"
+    )
+    .unwrap_err()
+    .to_string()
+    .contains("no tokens"));
 }
 
 #[test]

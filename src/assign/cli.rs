@@ -12,7 +12,9 @@ use time::Date;
 
 /// Arguments of `seedport assign`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(about = "Assign tokens to users and write EntraTokens_YYYYMMDD.csv and CustomerTokens_YYYYMMDD.csv")]
+#[command(
+    about = "Assign tokens to users and write EntraTokens_YYYYMMDD.csv and CustomerTokens_YYYYMMDD.csv"
+)]
 pub struct AssignArgs {
     /// Token file: the Entra MFA CSV, the Deepnet token CSV, or a CustomerTokens inventory.
     #[arg(long, value_name = "FILE")]
@@ -48,7 +50,9 @@ pub struct Summary {
 /// Runs `seedport assign` with today's UTC date (or `--date`) and prints a summary.
 pub fn run(args: &AssignArgs) -> Result<()> {
     let today = match &args.date {
-        Some(d) => parse_date(d).map_err(anyhow::Error::msg).context("--date")?,
+        Some(d) => parse_date(d)
+            .map_err(anyhow::Error::msg)
+            .context("--date")?,
         None => time::OffsetDateTime::now_utc().date(),
     };
     let s = run_on(args, today)?;
@@ -68,8 +72,7 @@ pub fn run(args: &AssignArgs) -> Result<()> {
 
 fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
 }
 
 fn name(path: &Path) -> String {

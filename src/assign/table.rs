@@ -87,7 +87,9 @@ impl Row {
 pub enum AssignError {
     #[error("{users} users need a token but only {free} tokens are free; add tokens or shorten the user list (nothing was assigned)")]
     NotEnoughTokens { users: usize, free: usize },
-    #[error("user {upn} would hold {count} tokens; Entra allows at most {MAX_TOKENS_PER_USER} per user")]
+    #[error(
+        "user {upn} would hold {count} tokens; Entra allows at most {MAX_TOKENS_PER_USER} per user"
+    )]
     TooManyTokens { upn: String, count: usize },
     #[error("there is no token {0}")]
     UnknownSerial(String),

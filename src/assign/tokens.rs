@@ -63,7 +63,9 @@ impl AssignToken {
                 return Err(format!("token {serial}: the {what} is empty"));
             }
             if v.chars().count() > 64 {
-                return Err(format!("token {serial}: the {what} is longer than 64 characters"));
+                return Err(format!(
+                    "token {serial}: the {what} is longer than 64 characters"
+                ));
             }
             if let Some(why) = csv_unsafe(v) {
                 return Err(format!("token {serial}: the {what} {why}"));
@@ -97,7 +99,10 @@ fn parse_base32_secret(raw: &str) -> Result<SecretString, String> {
     if s.is_empty() {
         return Err("the secret key is empty".into());
     }
-    if !s.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)) {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+    {
         return Err(
             "the secret key is not Base32 (only A-Z and 2-7; Entra cannot take hex secrets)".into(),
         );
@@ -116,10 +121,7 @@ fn parse_base32_secret(raw: &str) -> Result<SecretString, String> {
 /// Reads a token file of any of the three layouts into rows: tokens without a user are
 /// [`Status::Free`]; an Entra file's filled `upn` and an inventory's assignments are
 /// [`Status::Old`]. Every problem is reported; a file with any problem is refused.
-pub fn parse_token_file(
-    file: &str,
-    text: &str,
-) -> Result<(TokenFileKind, Vec<Row>), FileErrors> {
+pub fn parse_token_file(file: &str, text: &str) -> Result<(TokenFileKind, Vec<Row>), FileErrors> {
     let all = lines(text);
     let Some(((hline, header), body)) = all.split_first() else {
         return Err(FileErrors::one(file, 0, "the file is empty"));
@@ -159,19 +161,23 @@ pub fn parse_token_file(
             continue;
         }
         let row = match kind {
-            TokenFileKind::Deepnet => AssignToken::parse(c[0], c[1], c[2], c[3], c[4]).map(Row::free),
-            TokenFileKind::Entra => AssignToken::parse(c[1], c[2], c[3], c[4], c[5]).and_then(|t| {
-                if c[0].is_empty() {
-                    Ok(Row::free(t))
-                } else {
-                    let upn = Upn::parse(c[0])?;
-                    Ok(Row {
-                        upn: Some(upn),
-                        status: Status::Old,
-                        ..Row::free(t)
-                    })
-                }
-            }),
+            TokenFileKind::Deepnet => {
+                AssignToken::parse(c[0], c[1], c[2], c[3], c[4]).map(Row::free)
+            }
+            TokenFileKind::Entra => {
+                AssignToken::parse(c[1], c[2], c[3], c[4], c[5]).and_then(|t| {
+                    if c[0].is_empty() {
+                        Ok(Row::free(t))
+                    } else {
+                        let upn = Upn::parse(c[0])?;
+                        Ok(Row {
+                            upn: Some(upn),
+                            status: Status::Old,
+                            ..Row::free(t)
+                        })
+                    }
+                })
+            }
             TokenFileKind::Inventory => AssignToken::parse(c[4], c[5], c[6], c[7], c[8])
                 .and_then(|t| inventory::parse_assignment(t, c[0], c[1], c[2], c[3])),
         };
@@ -194,7 +200,11 @@ pub fn parse_token_file(
         return Err(FileErrors(errors));
     }
     if rows.is_empty() {
-        return Err(FileErrors::one(file, 0, "the file has a header but no tokens"));
+        return Err(FileErrors::one(
+            file,
+            0,
+            "the file has a header but no tokens",
+        ));
     }
     Ok((kind, rows))
 }

@@ -24,13 +24,17 @@ impl Upn {
             return Err(format!("the UPN is longer than {MAX_UPN_LEN} characters"));
         }
         let Some((local, domain)) = s.split_once('@') else {
-            return Err(format!("{s:?} is not a UPN: it has no @ (expected name@domain)"));
+            return Err(format!(
+                "{s:?} is not a UPN: it has no @ (expected name@domain)"
+            ));
         };
         if domain.contains('@') {
             return Err(format!("{s:?} is not a UPN: it has more than one @"));
         }
         if local.is_empty() || local.len() > 64 {
-            return Err(format!("{s:?}: the part before @ must have 1 to 64 characters"));
+            return Err(format!(
+                "{s:?}: the part before @ must have 1 to 64 characters"
+            ));
         }
         if let Some(c) = local
             .chars()
@@ -119,7 +123,11 @@ mod tests {
 
     #[test]
     fn upn_syntax() {
-        for ok in ["user1@acme.com", "John.O'Neil@sub.acme.co.uk", "a_b-c@x-y.io"] {
+        for ok in [
+            "user1@acme.com",
+            "John.O'Neil@sub.acme.co.uk",
+            "a_b-c@x-y.io",
+        ] {
             assert!(Upn::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
