@@ -90,10 +90,9 @@ pub enum FormatError {
 
 fn incompatible(format: &str, problems: &[Problem]) -> String {
     let total: usize = problems.iter().map(|p| p.count).sum();
-    let noun = if total == 1 { "token" } else { "tokens" };
     let rules: Vec<String> = problems.iter().map(ToString::to_string).collect();
     format!(
-        "The {format} format cannot carry {total} of the selected {noun}: {}.",
+        "The {format} format cannot carry {total} of the selected tokens: {}.",
         rules.join("; ")
     )
 }
