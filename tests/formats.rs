@@ -48,13 +48,76 @@ fn shipment() -> Vec<Token> {
     use HashAlg::*;
     use OtpKind::*;
     vec![
-        token("10001001", "3132333435363738393031323334353637383930", Totp, Sha1, 6, 60, 0, "SafeID/Classic"),
-        token("0001002", "08E49538328BAE830E0DB14A82341100BC23B840", Totp, Sha1, 6, 30, 0, "SafeID/Enterprise"),
-        token("10001003", "A1B2C3D4E5F60718293A4B5C6D7E8F9001122334", Hotp, Sha1, 6, 0, 0, "SafeID/Eco"),
-        token("10001004", "3132333435363738393031323334353637383930313233343536373839303132", Totp, Sha256, 6, 30, 0, "SafeID/Pro"),
-        token("10001005", "00112233445566778899AABBCCDDEEFF00112233", Totp, Sha1, 6, 30, 0, "SafeID/Enterprise"),
-        token("10001006", &"3132333435363738393031323334353637383930".repeat(4)[..128], Totp, Sha512, 8, 30, 0, "SafeID/Diamond"),
-        token("10001007", "FFEEDDCCBBAA99887766554433221100FFEEDDCC", Totp, Sha1, 8, 60, 0, "SafeID/Classic"),
+        token(
+            "10001001",
+            "3132333435363738393031323334353637383930",
+            Totp,
+            Sha1,
+            6,
+            60,
+            0,
+            "SafeID/Classic",
+        ),
+        token(
+            "0001002",
+            "08E49538328BAE830E0DB14A82341100BC23B840",
+            Totp,
+            Sha1,
+            6,
+            30,
+            0,
+            "SafeID/Enterprise",
+        ),
+        token(
+            "10001003",
+            "A1B2C3D4E5F60718293A4B5C6D7E8F9001122334",
+            Hotp,
+            Sha1,
+            6,
+            0,
+            0,
+            "SafeID/Eco",
+        ),
+        token(
+            "10001004",
+            "3132333435363738393031323334353637383930313233343536373839303132",
+            Totp,
+            Sha256,
+            6,
+            30,
+            0,
+            "SafeID/Pro",
+        ),
+        token(
+            "10001005",
+            "00112233445566778899AABBCCDDEEFF00112233",
+            Totp,
+            Sha1,
+            6,
+            30,
+            0,
+            "SafeID/Enterprise",
+        ),
+        token(
+            "10001006",
+            &"3132333435363738393031323334353637383930".repeat(4)[..128],
+            Totp,
+            Sha512,
+            8,
+            30,
+            0,
+            "SafeID/Diamond",
+        ),
+        token(
+            "10001007",
+            "FFEEDDCCBBAA99887766554433221100FFEEDDCC",
+            Totp,
+            Sha1,
+            8,
+            60,
+            0,
+            "SafeID/Classic",
+        ),
     ]
 }
 
@@ -108,7 +171,11 @@ fn options() -> FormatOptions {
 
 /// What the packager does: keep the tokens the format takes, group them, split groups at the
 /// per-file limit, stream each file. Returns (file name, bytes) in first-seen group order.
-fn render(format: &'static SeedFormat, tokens: &[Token], opts: &FormatOptions) -> Vec<(String, Vec<u8>)> {
+fn render(
+    format: &'static SeedFormat,
+    tokens: &[Token],
+    opts: &FormatOptions,
+) -> Vec<(String, Vec<u8>)> {
     let accepted: Vec<&Token> = tokens
         .iter()
         .filter(|t| format.check_token(&TokenShape::from(*t)).is_ok())
@@ -209,7 +276,11 @@ fn csv_files_are_crlf_without_bom_or_quotes() {
             assert!(!text.starts_with('\u{feff}'), "{name} has a BOM");
             assert!(!text.contains('"'), "{name} is quoted");
             assert!(text.ends_with("\r\n"), "{name}");
-            assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "{name}");
+            assert_eq!(
+                text.matches('\n').count(),
+                text.matches("\r\n").count(),
+                "{name}"
+            );
         }
     }
 }
@@ -224,10 +295,17 @@ fn file_groups_and_names() {
     };
     assert_eq!(
         names(FormatId::DuoCsv),
-        ["PO1234_duo_TOTP6_60s.csv", "PO1234_duo_TOTP6_30s.csv", "PO1234_duo_HOTP6.csv", "PO1234_duo_TOTP8_60s.csv"]
+        [
+            "PO1234_duo_TOTP6_60s.csv",
+            "PO1234_duo_TOTP6_30s.csv",
+            "PO1234_duo_HOTP6.csv",
+            "PO1234_duo_TOTP8_60s.csv"
+        ]
     );
     assert_eq!(names(FormatId::SalesforceCsv), ["PO1234.csv.txt"]);
-    assert!(names(FormatId::Dualshield).contains(&"PO1234_dualshield_SE_HOTP6_SHA1.xml".to_string()));
+    assert!(
+        names(FormatId::Dualshield).contains(&"PO1234_dualshield_SE_HOTP6_SHA1.xml".to_string())
+    );
     assert!(names(FormatId::OktaCsv).contains(&"PO1234_okta_SHA256_TOTP6_30s.csv".to_string()));
 }
 
@@ -242,7 +320,14 @@ fn entra_json_splits_at_100_items_with_valid_json() {
         .collect();
     let files = render(FormatId::EntraJson.format(), &tokens, &options());
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["PO1234_part001.json", "PO1234_part002.json", "PO1234_part003.json"]);
+    assert_eq!(
+        names,
+        [
+            "PO1234_part001.json",
+            "PO1234_part002.json",
+            "PO1234_part003.json"
+        ]
+    );
     let counts: Vec<usize> = files
         .iter()
         .map(|(_, b)| {
@@ -258,13 +343,18 @@ fn entra_json_splits_at_100_items_with_valid_json() {
 
     // The writer itself refuses a 101st item.
     let mut rng = StdRng::seed_from_u64(1);
-    let mut w = FormatId::EntraJson.format().open(&options(), &mut rng).unwrap();
+    let mut w = FormatId::EntraJson
+        .format()
+        .open(&options(), &mut rng)
+        .unwrap();
     let mut out = Vec::new();
     w.begin(&mut out).unwrap();
     for t in &tokens[..100] {
         w.write_token(&mut out, t, &context()).unwrap();
     }
-    let e = w.write_token(&mut out, &tokens[100], &context()).unwrap_err();
+    let e = w
+        .write_token(&mut out, &tokens[100], &context())
+        .unwrap_err();
     assert!(e.to_string().contains("at most 100 tokens"), "{e}");
 }
 
@@ -290,10 +380,19 @@ fn writers_stream_row_by_row() {
         pbkdf2_iterations: 1000,
         ..options()
     };
-    for id in [FormatId::PskcPsk, FormatId::PskcPassphrase, FormatId::EntraCsv, FormatId::CustomCsv, FormatId::Dualshield] {
+    for id in [
+        FormatId::PskcPsk,
+        FormatId::PskcPassphrase,
+        FormatId::EntraCsv,
+        FormatId::CustomCsv,
+        FormatId::Dualshield,
+    ] {
         let mut rng = StdRng::seed_from_u64(2);
         let mut w = id.format().open(&opts, &mut rng).unwrap();
-        let mut sink = Sink { total: 0, largest: 0 };
+        let mut sink = Sink {
+            total: 0,
+            largest: 0,
+        };
         w.begin(&mut sink).unwrap();
         let mut t = base.clone();
         for i in 0..20_000u32 {
@@ -310,7 +409,12 @@ fn writers_stream_row_by_row() {
 
 fn python_pskc(file: &Path, args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/formats_pskc_check.py");
-    let out = Command::new("python3").arg(script).arg(file).args(args).output().unwrap();
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(file)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "python-pskc refused {}: {}",
@@ -328,7 +432,10 @@ fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn python_pskc_decrypts_and_checks_every_mac() {
-    if !tool_available(Command::new("python3").args(["-c", "import pskc"]), "python-pskc") {
+    if !tool_available(
+        Command::new("python3").args(["-c", "import pskc"]),
+        "python-pskc",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -344,7 +451,10 @@ fn python_pskc_decrypts_and_checks_every_mac() {
         let out = python_pskc(&path, &args);
         let mut lines = out.lines();
         if id == FormatId::PskcPassphrase {
-            assert_eq!(lines.next().unwrap(), "iterations 100000 keylen 16 prf None");
+            assert_eq!(
+                lines.next().unwrap(),
+                "iterations 100000 keylen 16 prf None"
+            );
         }
         let lines: Vec<&str> = lines.collect();
         assert_eq!(lines.len(), tokens.len(), "{id}: {out}");
@@ -371,7 +481,10 @@ fn python_pskc_decrypts_and_checks_every_mac() {
 
 #[test]
 fn python_pskc_rejects_a_wrong_key_and_a_tampered_mac() {
-    if !tool_available(Command::new("python3").args(["-c", "import pskc"]), "python-pskc") {
+    if !tool_available(
+        Command::new("python3").args(["-c", "import pskc"]),
+        "python-pskc",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -392,7 +505,12 @@ fn python_pskc_rejects_a_wrong_key_and_a_tampered_mac() {
     let flipped = if &text[at..at + 1] == "A" { "B" } else { "A" };
     tampered.replace_range(at..at + 1, flipped);
     let path = write_temp(dir.path(), "tampered.xml", tampered.as_bytes());
-    let out = Command::new("python3").arg(&script).arg(&path).args(["psk", PSK_HEX]).output().unwrap();
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&path)
+        .args(["psk", PSK_HEX])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("MAC"));
 }
@@ -403,17 +521,28 @@ fn pskctool_validates_every_pskc_variant() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for id in [FormatId::PskcPlain, FormatId::PskcPsk, FormatId::PskcPassphrase] {
+    for id in [
+        FormatId::PskcPlain,
+        FormatId::PskcPsk,
+        FormatId::PskcPassphrase,
+    ] {
         let files = render(id.format(), &shipment(), &options());
         let path = write_temp(dir.path(), &files[0].0, &files[0].1);
         // pskctool exits 0 on failure too: read what it says.
-        let out = Command::new("pskctool").arg("--validate").arg(&path).output().unwrap();
+        let out = Command::new("pskctool")
+            .arg("--validate")
+            .arg(&path)
+            .output()
+            .unwrap();
         let said = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(said.contains("OK") && !said.contains("FAIL"), "{id}: pskctool said {said}");
+        assert!(
+            said.contains("OK") && !said.contains("FAIL"),
+            "{id}: pskctool said {said}"
+        );
     }
 }
 
@@ -425,19 +554,30 @@ enum Delivered {
 }
 
 fn delivered(id: FormatId, text: &str) -> Vec<(String, Delivered)> {
-    let csv = |skip: usize, serial: usize, secret: usize, hexenc: bool| -> Vec<(String, Delivered)> {
-        text.split("\r\n")
-            .filter(|l| !l.is_empty())
-            .skip(skip)
-            .map(|l| {
-                let c: Vec<&str> = l.split(',').collect();
-                let s = c[secret].to_string();
-                (c[serial].to_string(), if hexenc { Delivered::Hex(s) } else { Delivered::Base32(s) })
-            })
-            .collect()
-    };
+    let csv =
+        |skip: usize, serial: usize, secret: usize, hexenc: bool| -> Vec<(String, Delivered)> {
+            text.split("\r\n")
+                .filter(|l| !l.is_empty())
+                .skip(skip)
+                .map(|l| {
+                    let c: Vec<&str> = l.split(',').collect();
+                    let s = c[secret].to_string();
+                    (
+                        c[serial].to_string(),
+                        if hexenc {
+                            Delivered::Hex(s)
+                        } else {
+                            Delivered::Base32(s)
+                        },
+                    )
+                })
+                .collect()
+        };
     let between = |hay: &str, a: &str, b: &str| -> Vec<String> {
-        hay.split(a).skip(1).map(|s| s.split(b).next().unwrap().to_string()).collect()
+        hay.split(a)
+            .skip(1)
+            .map(|s| s.split(b).next().unwrap().to_string())
+            .collect()
     };
     match id {
         FormatId::EntraCsv | FormatId::SafeidCsv | FormatId::OktaCsv => csv(1, 1, 2, false),
@@ -467,7 +607,10 @@ fn delivered(id: FormatId, text: &str) -> Vec<(String, Delivered)> {
             .map(|kp| {
                 let serial = between(kp, "<pskc:SerialNo>", "<").remove(0);
                 let secret = between(kp, "<pskc:Secret>", "</pskc:Secret>").remove(0);
-                (serial, Delivered::Base64(between(&secret, "<pskc:PlainValue>", "<").remove(0)))
+                (
+                    serial,
+                    Delivered::Base64(between(&secret, "<pskc:PlainValue>", "<").remove(0)),
+                )
             })
             .collect(),
         other => panic!("no reader for {other}"),
@@ -484,7 +627,8 @@ fn oathtool(t: &Token, key: &str, base32: bool) -> String {
                 HashAlg::Sha256 => "--totp=sha256",
                 HashAlg::Sha512 => "--totp=sha512",
             };
-            cmd.args([mode, "--now", NOW, "-s"]).arg(format!("{}s", t.time_step));
+            cmd.args([mode, "--now", NOW, "-s"])
+                .arg(format!("{}s", t.time_step));
         }
         OtpKind::Hotp => {
             cmd.args(["--hotp", "-c", HOTP_COUNTER]);
@@ -494,7 +638,11 @@ fn oathtool(t: &Token, key: &str, base32: bool) -> String {
         cmd.arg("-b");
     }
     let out = cmd.arg(key).output().unwrap();
-    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oathtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -507,7 +655,10 @@ fn oathtool_codes_from_delivered_secrets_match_the_factory_secrets() {
     let rfc = &shipment()[0];
     let mut hotp = rfc.clone();
     hotp.kind = OtpKind::Hotp;
-    assert_eq!(oathtool(&hotp, &hex::encode(hotp.secret.expose()), false), "254676");
+    assert_eq!(
+        oathtool(&hotp, &hex::encode(hotp.secret.expose()), false),
+        "254676"
+    );
 
     let tokens = shipment();
     let by_serial: BTreeMap<&str, &Token> = tokens.iter().map(|t| (t.serial.as_str(), t)).collect();
@@ -530,7 +681,10 @@ fn oathtool_codes_from_delivered_secrets_match_the_factory_secrets() {
                 let (code, raw) = match &secret {
                     Delivered::Base32(s) => {
                         assert!(!s.contains('='), "{id}: padded Base32");
-                        (oathtool(t, s, true), data_encoding::BASE32_NOPAD.decode(s.as_bytes()).unwrap())
+                        (
+                            oathtool(t, s, true),
+                            data_encoding::BASE32_NOPAD.decode(s.as_bytes()).unwrap(),
+                        )
                     }
                     Delivered::Hex(s) => (oathtool(t, s, false), hex::decode(s).unwrap()),
                     Delivered::Base64(s) => {
@@ -565,11 +719,22 @@ fn entra_refuses_hotp_sha256_and_8_digits_naming_serials() {
 (TOTP) tokens can be imported, not event-based (HOTP) ones (serial 10001003)."
     );
     let e = check_err(FormatId::EntraCsv, &s[3..4]);
-    assert!(e.contains("only SHA-1 tokens") && e.contains("10001004"), "{e}");
+    assert!(
+        e.contains("only SHA-1 tokens") && e.contains("10001004"),
+        "{e}"
+    );
     let e = check_err(FormatId::EntraJson, &s[6..7]);
-    assert!(e.contains("Microsoft Entra ID (Graph JSON)") && e.contains("only 6-digit tokens") && e.contains("10001007"), "{e}");
+    assert!(
+        e.contains("Microsoft Entra ID (Graph JSON)")
+            && e.contains("only 6-digit tokens")
+            && e.contains("10001007"),
+        "{e}"
+    );
     // SHA-256 is fine in JSON, SHA-512 is not.
-    assert!(FormatId::EntraJson.format().check(&mut s[3..4].iter().map(TokenShape::from)).is_ok());
+    assert!(FormatId::EntraJson
+        .format()
+        .check(&mut s[3..4].iter().map(TokenShape::from))
+        .is_ok());
     assert!(check_err(FormatId::EntraJson, &s[5..6]).contains("not SHA-512"));
 }
 
@@ -584,7 +749,10 @@ fn many_offenders_are_summarised_with_and_n_more() {
         .collect();
     let e = check_err(FormatId::EntraCsv, &tokens);
     assert!(e.contains("cannot carry 12 of the selected tokens"), "{e}");
-    assert!(e.contains("(serials 5000, 5001, 5002, 5003, 5004 and 7 more)"), "{e}");
+    assert!(
+        e.contains("(serials 5000, 5001, 5002, 5003, 5004 and 7 more)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -592,14 +760,23 @@ fn salesforce_refuses_a_32_byte_seed() {
     let mut t = shipment()[1].clone();
     t.secret = SecretBytes::new(vec![7u8; 32]);
     let e = check_err(FormatId::SalesforceCsv, &[t.clone()]);
-    assert!(e.contains("Salesforce accepts only 20-byte (160-bit) seeds (serial 0001002)"), "{e}");
+    assert!(
+        e.contains("Salesforce accepts only 20-byte (160-bit) seeds (serial 0001002)"),
+        "{e}"
+    );
     // Also at write time, for a caller that skipped the check; the seed never shows.
     let mut rng = StdRng::seed_from_u64(3);
-    let mut w = FormatId::SalesforceCsv.format().open(&options(), &mut rng).unwrap();
+    let mut w = FormatId::SalesforceCsv
+        .format()
+        .open(&options(), &mut rng)
+        .unwrap();
     let mut out = Vec::new();
     w.begin(&mut out).unwrap();
     let e = w.write_token(&mut out, &t, &context()).unwrap_err();
-    assert!(e.to_string().contains("20-byte") && !format!("{e:?}").contains("0707"), "{e:?}");
+    assert!(
+        e.to_string().contains("20-byte") && !format!("{e:?}").contains("0707"),
+        "{e:?}"
+    );
     assert_eq!(out, b"Serial Number,SharedKey,Type\r\n");
 }
 
@@ -607,12 +784,21 @@ fn salesforce_refuses_a_32_byte_seed() {
 fn a_token_of_another_group_cannot_join_a_file() {
     let s = shipment();
     let mut rng = StdRng::seed_from_u64(4);
-    let mut w = FormatId::DuoCsv.format().open(&options(), &mut rng).unwrap();
+    let mut w = FormatId::DuoCsv
+        .format()
+        .open(&options(), &mut rng)
+        .unwrap();
     let mut out = Vec::new();
     w.begin(&mut out).unwrap();
     w.write_token(&mut out, &s[0], &context()).unwrap();
-    let e = w.write_token(&mut out, &s[2], &context()).unwrap_err().to_string();
-    assert!(e.contains("10001003") && e.contains("duo_HOTP6") && e.contains("duo_TOTP6_60s"), "{e}");
+    let e = w
+        .write_token(&mut out, &s[2], &context())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("10001003") && e.contains("duo_HOTP6") && e.contains("duo_TOTP6_60s"),
+        "{e}"
+    );
 }
 
 fn spec_err(spec: &CustomCsvSpec) -> String {
@@ -638,7 +824,9 @@ with =, +, - or @ (a spreadsheet would run it as a formula)"
     for start in ["+1", "-1", "@SUM(A1)"] {
         let mut spec = custom_spec();
         spec.columns.push(fixed("Note", start));
-        assert!(spec_err(&spec).contains("column 15 (\"Note\"): the fixed value may not start with"));
+        assert!(
+            spec_err(&spec).contains("column 15 (\"Note\"): the fixed value may not start with")
+        );
     }
     let mut spec = custom_spec();
     spec.columns.push(fixed("Site2", "Berlin; Mitte"));
@@ -648,13 +836,19 @@ with =, +, - or @ (a spreadsheet would run it as a formula)"
     );
     let mut spec = custom_spec();
     spec.columns.push(fixed("Line", "a\r\nb"));
-    assert!(spec_err(&spec).contains("column 15 (\"Line\"): the fixed value may not contain a line break"));
+    assert!(spec_err(&spec)
+        .contains("column 15 (\"Line\"): the fixed value may not contain a line break"));
     let mut spec = custom_spec();
     spec.columns.push(fixed(&"L".repeat(65), ""));
-    assert!(spec_err(&spec).contains("the header label is 65 characters long; at most 64 are allowed"));
+    assert!(
+        spec_err(&spec).contains("the header label is 65 characters long; at most 64 are allowed")
+    );
 
     spec.columns.clear();
-    assert_eq!(spec_err(&spec), "Custom CSV layout: add at least one column");
+    assert_eq!(
+        spec_err(&spec),
+        "Custom CSV layout: add at least one column"
+    );
     spec.columns = (0..500).map(|i| fixed(&format!("C{i}"), "")).collect();
     assert_eq!(
         spec_err(&spec),
@@ -666,22 +860,39 @@ with =, +, - or @ (a spreadsheet would run it as a formula)"
         ..FormatOptions::default()
     };
     let mut rng = StdRng::seed_from_u64(5);
-    let e = FormatId::CustomCsv.format().open(&opts, &mut rng).err().unwrap().to_string();
-    assert_eq!(e, "Custom CSV: a layout may have at most 64 columns, this one has 500");
+    let e = FormatId::CustomCsv
+        .format()
+        .open(&opts, &mut rng)
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "Custom CSV: a layout may have at most 64 columns, this one has 500"
+    );
 }
 
 #[test]
 fn custom_spec_round_trips_through_json() {
     let spec = custom_spec();
     let json = spec.to_json();
-    assert!(json.contains(r#"{"label":"Serial","value":{"property":"serial"}}"#), "{json}");
-    assert!(json.contains(r#""delimiter":"semicolon""#) && json.contains(r#""secret_encoding":"hex""#));
+    assert!(
+        json.contains(r#"{"label":"Serial","value":{"property":"serial"}}"#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""delimiter":"semicolon""#) && json.contains(r#""secret_encoding":"hex""#)
+    );
     assert_eq!(CustomCsvSpec::from_json(&json).unwrap(), spec);
-    let minimal = CustomCsvSpec::from_json(r#"{"columns":[{"label":"S","value":{"property":"otpauth_uri"}}]}"#).unwrap();
+    let minimal = CustomCsvSpec::from_json(
+        r#"{"columns":[{"label":"S","value":{"property":"otpauth_uri"}}]}"#,
+    )
+    .unwrap();
     assert!(minimal.header);
     assert_eq!(minimal.delimiter, Delimiter::Comma);
     assert_eq!(minimal.secret_encoding, SecretEncoding::Base32);
-    let e = CustomCsvSpec::from_json(r#"{"columns":[{"label":"S","value":{"fixed":"=1"}}]}"#).unwrap_err();
+    let e = CustomCsvSpec::from_json(r#"{"columns":[{"label":"S","value":{"fixed":"=1"}}]}"#)
+        .unwrap_err();
     assert!(e.to_string().contains("may not start with"), "{e}");
 }
 
@@ -689,15 +900,33 @@ fn custom_spec_round_trips_through_json() {
 fn pskc_options_are_required_and_never_echoed() {
     let mut rng = StdRng::seed_from_u64(6);
     let none = FormatOptions::default();
-    let e = FormatId::PskcPsk.format().open(&none, &mut rng).err().unwrap().to_string();
-    assert_eq!(e, "PSKC (RFC 6030), pre-shared key: the 16-byte pre-shared AES key is missing");
+    let e = FormatId::PskcPsk
+        .format()
+        .open(&none, &mut rng)
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "PSKC (RFC 6030), pre-shared key: the 16-byte pre-shared AES key is missing"
+    );
     let short = FormatOptions {
         pskc_key: Some(SecretBytes::new(vec![0x41; 10])),
         ..FormatOptions::default()
     };
-    let e = FormatId::PskcPsk.format().open(&short, &mut rng).err().unwrap().to_string();
+    let e = FormatId::PskcPsk
+        .format()
+        .open(&short, &mut rng)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("must be 16 bytes") && !e.contains("AAAA"), "{e}");
-    let e = FormatId::PskcPassphrase.format().open(&none, &mut rng).err().unwrap().to_string();
+    let e = FormatId::PskcPassphrase
+        .format()
+        .open(&none, &mut rng)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("passphrase is missing"), "{e}");
     assert!(!format!("{:?}", options()).contains(PASSPHRASE));
 }
@@ -708,8 +937,17 @@ fn registry_lists_every_format_with_its_texts() {
     assert_eq!(
         ids,
         [
-            "entra-csv", "entra-json", "dualshield", "duo-csv", "okta-csv", "pskc-plain", "pskc-psk",
-            "pskc-passphrase", "safeid-csv", "salesforce-csv", "custom-csv"
+            "entra-csv",
+            "entra-json",
+            "dualshield",
+            "duo-csv",
+            "okta-csv",
+            "pskc-plain",
+            "pskc-psk",
+            "pskc-passphrase",
+            "safeid-csv",
+            "salesforce-csv",
+            "custom-csv"
         ]
     );
     for f in formats::all() {

@@ -60,7 +60,9 @@ pub enum FormatError {
     },
 
     /// The caller put a token into a file whose header was written for other token settings.
-    #[error("{format}: token {serial} ({found}) cannot share a file with tokens of group {expected}")]
+    #[error(
+        "{format}: token {serial} ({found}) cannot share a file with tokens of group {expected}"
+    )]
     WrongFile {
         format: &'static str,
         serial: String,
