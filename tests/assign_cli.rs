@@ -475,3 +475,63 @@ fn a_token_file_and_inventory_that_disagree_are_refused() {
     let (_, rows) = parse_token_file("same.csv", &read("tokens.csv")).unwrap();
     assert_eq!(a.merge(rows).unwrap(), 0);
 }
+
+/// The assignment tool's Entra upload and the delivered Entra MFA CSV share one layout: a file
+/// written by the `entra-csv` format writer, assigned and exported, differs only in the `upn`
+/// column.
+#[test]
+fn entra_export_matches_the_entra_format_writer_byte_for_byte() {
+    use seedport::domain::{HashAlg, OtpKind, Serial, Token, TokenContext};
+    use seedport::formats::{FormatId, FormatOptions};
+    use seedport::vault::SecretBytes;
+    let tokens: Vec<Token> = (0..3u8)
+        .map(|i| Token {
+            serial: Serial::parse(&format!("0010{i}")).unwrap(),
+            secret: SecretBytes::new((0..20).map(|b| b * 3 + i).collect()),
+            kind: OtpKind::Totp,
+            hash: HashAlg::Sha1,
+            digits: 6,
+            time_step: 60,
+            counter: 0,
+            manufacturer: "Deepnet Security".into(),
+            model: "SafeID/Classic".into(),
+        })
+        .collect();
+    let mut rng = rand::rngs::OsRng;
+    let mut writer = FormatId::EntraCsv
+        .format()
+        .open(&FormatOptions::default(), &mut rng)
+        .unwrap();
+    let mut delivered = Vec::new();
+    writer.begin(&mut delivered).unwrap();
+    for t in &tokens {
+        writer
+            .write_token(&mut delivered, t, &TokenContext::default())
+            .unwrap();
+    }
+    writer.finish(&mut delivered).unwrap();
+    let delivered = String::from_utf8(delivered).unwrap();
+
+    let mut a = table(&delivered);
+    let users = parse_users(
+        "users.txt",
+        "a@acme.example\nb@acme.example\nc@acme.example\n",
+    )
+    .unwrap();
+    a.apply(&users, DAY).unwrap();
+    let exported = export::entra_csv(&a).unwrap();
+
+    let upns = ["a@acme.example", "b@acme.example", "c@acme.example"];
+    let expected: String = delivered
+        .split_inclusive("\r\n")
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                line.to_string()
+            } else {
+                format!("{}{line}", upns[i - 1])
+            }
+        })
+        .collect();
+    assert_eq!(exported.as_str(), expected);
+}
