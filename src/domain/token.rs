@@ -67,11 +67,18 @@ impl FromStr for OtpKind {
 impl FromStr for HashAlg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+        match s
+            .trim()
+            .to_ascii_uppercase()
+            .replace(['-', '_'], "")
+            .as_str()
+        {
             "SHA1" | "HMACSHA1" => Ok(HashAlg::Sha1),
             "SHA256" | "HMACSHA256" => Ok(HashAlg::Sha256),
             "SHA512" | "HMACSHA512" => Ok(HashAlg::Sha512),
-            other => Err(format!("unknown hash {other:?} (use SHA1, SHA256 or SHA512)")),
+            other => Err(format!(
+                "unknown hash {other:?} (use SHA1, SHA256 or SHA512)"
+            )),
         }
     }
 }

@@ -94,7 +94,8 @@ impl PgpRecipient {
     /// The certificate's user ids (valid ones under the policy; all of them if none is).
     pub fn user_ids(&self) -> Vec<String> {
         let policy = policy();
-        let from = |uid: &openpgp::packet::UserID| String::from_utf8_lossy(uid.value()).into_owned();
+        let from =
+            |uid: &openpgp::packet::UserID| String::from_utf8_lossy(uid.value()).into_owned();
         let valid: Vec<String> = match self.cert.with_policy(policy, None) {
             Ok(vc) => vc.userids().map(|ua| from(ua.userid())).collect(),
             Err(_) => Vec::new(),
