@@ -11,6 +11,8 @@ pub mod domain;
 pub mod formats;
 pub mod import;
 pub mod mail;
+pub mod pack;
+pub mod packaging;
 pub mod storage;
 pub mod vault;
 pub mod web;

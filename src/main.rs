@@ -35,6 +35,8 @@ enum Command {
     },
     /// Assign tokens to users and export the Entra ID upload and an inventory.
     Assign(seedport::assign::AssignArgs),
+    /// Build a delivery package from a factory file, exactly as the portal does.
+    Pack(seedport::pack::cli::PackArgs),
     /// Master key operations.
     Keys {
         #[command(subcommand)]
@@ -77,6 +79,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         seedport::assign::run(args)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(Command::Pack(args)) = &cli.command {
+        seedport::pack::cli::run(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -92,7 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             action: KeysCommand::Rotate { new_key_file },
         } => rotate(&config, new_key_file),
-        Command::Assign(_) => Ok(ExitCode::SUCCESS),
+        Command::Assign(_) | Command::Pack(_) => Ok(ExitCode::SUCCESS),
     }
 }
 
