@@ -447,11 +447,7 @@ fn password_only_package_is_an_aes256_zip_that_7z_opens() {
     );
     assert_eq!(listing.matches("Encrypted = +").count(), 3, "{listing}");
     // README.txt comes last.
-    let last_path = listing
-        .lines()
-        .filter(|l| l.starts_with("Path = "))
-        .last()
-        .unwrap();
+    let last_path = listing.lines().rfind(|l| l.starts_with("Path = ")).unwrap();
     assert_eq!(last_path, "Path = README.txt");
 
     let out = dir.path().join("ok");

@@ -45,7 +45,7 @@ fn is_repetition(lower: &str) -> bool {
     let chars: Vec<char> = lower.chars().collect();
     (1..=4).any(|unit| {
         chars.len() >= unit * 2
-            && chars.len() % unit == 0
+            && chars.len().is_multiple_of(unit)
             && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
     })
 }
