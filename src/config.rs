@@ -377,6 +377,18 @@ mod tests {
     }
 
     #[test]
+    fn production_smtp_must_be_sound() {
+        let c = Config::from_sources(
+            Some("mode = \"production\"\n[smtp]\nhost = \"mail.example\"\nsecurity = \"none\"\nusername = \"u\"\n"),
+            &[],
+        )
+        .unwrap();
+        let problems = c.production_problems(true).join("\n");
+        assert!(problems.contains("loopback"), "{problems}");
+        assert!(problems.contains("together"), "{problems}");
+    }
+
+    #[test]
     fn smtp_password_is_not_in_debug() {
         let c = Config::from_sources(
             None,

@@ -59,7 +59,7 @@ impl Mailer {
 fn part(content_type: ContentType, body: &str) -> SinglePart {
     // Base64 keeps long lines and non-ASCII safe on any relay, and is simple to read back.
     let body = Body::new_with_encoding(body.to_string(), ContentTransferEncoding::Base64)
-        .unwrap_or_else(|b| Body::new(b));
+        .unwrap_or_else(Body::new);
     SinglePart::builder().header(content_type).body(body)
 }
 
