@@ -1009,3 +1009,67 @@ async fn demo_mode_writes_eml_files_shown_in_the_demo_mailbox() {
         .unwrap();
     assert_eq!(bad.status(), 404);
 }
+
+/// Measurement, not a check: `cargo test --test delivery -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore]
+async fn measure_streaming_a_100_mb_package() {
+    let smtp = Smtp::start(free_port());
+    let app = app_with(Backend::Sqlite, Some(smtp.port), |_| {}).await;
+    let _jobs = start_jobs(&app);
+    let bytes: Vec<u8> = (0..100 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let digest = hex::encode(Sha256::digest(&bytes));
+    let (request_id, _) = make_request(&app, "pgp", None, vec![bytes]).await;
+    approve(&app, &request_id, "staff:alice@vendor")
+        .await
+        .unwrap();
+    let (download, _) = links(&app, &smtp.wait_for(1).await[0].text);
+    let csrf = csrf_of(
+        &app.client
+            .get(&download)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    let mut response = app
+        .client
+        .post(&download)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let mut hasher = Sha256::new();
+    let mut total = 0usize;
+    let mut peak = rss_before;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        hasher.update(&chunk);
+        total += chunk.len();
+        peak = peak.max(rss_kib());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(hex::encode(hasher.finalize()), digest);
+    eprintln!(
+        "100 MB package: {total} bytes in {secs:.2}s ({:.0} MB/s); process RSS grew by at most {} KiB while streaming",
+        total as f64 / 1_048_576.0 / secs,
+        peak.saturating_sub(rss_before)
+    );
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
