@@ -84,6 +84,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if demo {
         println!("{}", crate::demo::walkthrough(&base));
     }
+    let _jobs = crate::jobs::start(
+        crate::jobs::JobDeps::from_state(&state),
+        crate::jobs::JobOptions::default(),
+    )?;
     web::serve(state, listener)?.await?;
     Ok(())
 }
