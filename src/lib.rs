@@ -10,6 +10,7 @@ pub mod domain;
 pub mod formats;
 pub mod import;
 pub mod mail;
+pub mod packaging;
 pub mod storage;
 pub mod vault;
 pub mod web;
