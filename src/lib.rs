@@ -11,6 +11,7 @@ pub mod formats;
 pub mod import;
 pub mod mail;
 pub mod packaging;
+pub mod request;
 pub mod storage;
 pub mod vault;
 pub mod web;

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod csrf;
+pub mod customer;
 pub mod error;
 pub mod ops;
 pub mod security;
@@ -61,7 +62,7 @@ impl AppState {
 
 /// Registers every route. Feature areas add their own `configure` here.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(start::start_page))
+    cfg.configure(customer::routes)
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/static/{path:.*}", web::get().to(assets::static_file));
