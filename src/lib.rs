@@ -1,6 +1,7 @@
 //! seedport: the portal through which a hardware-token vendor delivers OATH token seeds.
 
 pub mod app;
+pub mod assign;
 pub mod audit;
 pub mod clock;
 pub mod config;

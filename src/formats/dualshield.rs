@@ -103,11 +103,11 @@ impl Writer {
                 product_code(s)
             )?;
             out.write_all(b"    <encrypt>NONE</encrypt>\n    <encode>HEX</encode>\n")?;
-            write!(out, "    <digits>{}</digits>\n", s.digits)?;
+            writeln!(out, "    <digits>{}</digits>", s.digits)?;
             if s.kind == OtpKind::Totp {
-                write!(out, "    <timeWindow>{}</timeWindow>\n", s.time_step)?;
+                writeln!(out, "    <timeWindow>{}</timeWindow>", s.time_step)?;
             }
-            write!(out, "    <crypto>{}</crypto>\n", crypto(s.hash))?;
+            writeln!(out, "    <crypto>{}</crypto>", crypto(s.hash))?;
             out.write_all(b"  </header>\n")?;
         }
         out.write_all(b"  <tokens>\n")
@@ -131,9 +131,9 @@ impl SeedWriter for Writer {
         }
         let seed = hex_upper(t.secret.expose());
         // The serial is [A-Za-z0-9-] and the seed hex, so neither needs XML escaping.
-        write!(
+        writeln!(
             out,
-            "    <token><serial>{}</serial><seed>{}</seed></token>\n",
+            "    <token><serial>{}</serial><seed>{}</seed></token>",
             t.serial,
             seed.as_str()
         )?;

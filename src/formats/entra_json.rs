@@ -15,7 +15,8 @@ const MAX_ITEMS: usize = 100;
 pub(crate) const FORMAT: SeedFormat = SeedFormat {
     id: FormatId::EntraJson,
     name: "Microsoft Entra ID (Graph JSON)",
-    help: "Request bodies for Microsoft Graph's hardware OATH device bulk create, 100 tokens a file.",
+    help:
+        "Request bodies for Microsoft Graph's hardware OATH device bulk create, 100 tokens a file.",
     how_to_import: "Each file is the body of one Microsoft Graph request: PATCH \
 https://graph.microsoft.com/beta/directory/authenticationMethodDevices/hardwareOathDevices with \
 Content-Type application/json, sent by an account allowed to manage authentication methods \

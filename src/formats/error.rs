@@ -60,7 +60,9 @@ pub enum FormatError {
     },
 
     /// The caller put a token into a file whose header was written for other token settings.
-    #[error("{format}: token {serial} ({found}) cannot share a file with tokens of group {expected}")]
+    #[error(
+        "{format}: token {serial} ({found}) cannot share a file with tokens of group {expected}"
+    )]
     WrongFile {
         format: &'static str,
         serial: String,
@@ -90,10 +92,9 @@ pub enum FormatError {
 
 fn incompatible(format: &str, problems: &[Problem]) -> String {
     let total: usize = problems.iter().map(|p| p.count).sum();
-    let noun = if total == 1 { "token" } else { "tokens" };
     let rules: Vec<String> = problems.iter().map(ToString::to_string).collect();
     format!(
-        "The {format} format cannot carry {total} of the selected {noun}: {}.",
+        "The {format} format cannot carry {total} of the selected tokens: {}.",
         rules.join("; ")
     )
 }

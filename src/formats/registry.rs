@@ -298,7 +298,10 @@ impl SeedWriter for Checked<'_> {
         }
         if let Some(max) = f.max_tokens_per_file {
             if self.count >= max {
-                return Err(FormatError::FileFull { format: f.name, max });
+                return Err(FormatError::FileFull {
+                    format: f.name,
+                    max,
+                });
             }
         }
         self.count += 1;

@@ -9,7 +9,9 @@ pub(crate) type Rule = Result<(), &'static str>;
 pub(crate) fn totp_only(s: &TokenShape) -> Rule {
     match s.kind {
         OtpKind::Totp => Ok(()),
-        OtpKind::Hotp => Err("only time-based (TOTP) tokens can be imported, not event-based (HOTP) ones"),
+        OtpKind::Hotp => {
+            Err("only time-based (TOTP) tokens can be imported, not event-based (HOTP) ones")
+        }
     }
 }
 

@@ -112,7 +112,8 @@ impl CustomCsvSpec {
     /// 1 to 64 columns; labels and fixed values short, without formula starts, delimiter,
     /// quotes or line breaks. The message names the column.
     pub fn validate(&self) -> Result<(), FormatError> {
-        self.problem().map_or(Ok(()), |m| Err(FormatError::InvalidSpec(m)))
+        self.problem()
+            .map_or(Ok(()), |m| Err(FormatError::InvalidSpec(m)))
     }
 
     pub(crate) fn problem(&self) -> Option<String> {
@@ -134,9 +135,8 @@ impl CustomCsvSpec {
                 return Some(format!("{name}: the header label {why}"));
             }
             match &c.value {
-                ColumnValue::Fixed(v) => {
-                    text_problem(v, self.delimiter).map(|why| format!("{name}: the fixed value {why}"))
-                }
+                ColumnValue::Fixed(v) => text_problem(v, self.delimiter)
+                    .map(|why| format!("{name}: the fixed value {why}")),
                 ColumnValue::Property(_) => None,
             }
         })

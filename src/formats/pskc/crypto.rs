@@ -54,7 +54,10 @@ mod tests {
         let cv = encrypt(&k, &iv, &secret);
         assert_eq!(cv.len(), 16 + 32);
         let b64 = base64::engine::general_purpose::STANDARD;
-        assert_eq!(b64.encode(mac(&mac_key, &cv)), "Su+NvtQfmvfJzF6bmQiJqoLRExc=");
+        assert_eq!(
+            b64.encode(mac(&mac_key, &cv)),
+            "Su+NvtQfmvfJzF6bmQiJqoLRExc="
+        );
     }
 
     #[test]

@@ -34,7 +34,8 @@ read it too).";
 pub(crate) const PLAIN: SeedFormat = SeedFormat {
     id: FormatId::PskcPlain,
     name: "PSKC (RFC 6030), plain",
-    help: "Standard PSKC key container with unencrypted seeds; protect it with the zip or PGP option.",
+    help:
+        "Standard PSKC key container with unencrypted seeds; protect it with the zip or PGP option.",
     how_to_import: HOW_TO,
     carries: "all tokens: TOTP and HOTP, SHA-1/SHA-256/SHA-512, 6 or 8 digits",
     extension: "xml",
@@ -154,10 +155,7 @@ fn open_psk<'a>(
     o: &FormatOptions,
     rng: &'a mut dyn RngCore,
 ) -> Result<Box<dyn SeedWriter + 'a>, FormatError> {
-    let key: Option<[u8; 16]> = o
-        .pskc_key
-        .as_ref()
-        .and_then(|k| k.expose().try_into().ok());
+    let key: Option<[u8; 16]> = o.pskc_key.as_ref().and_then(|k| k.expose().try_into().ok());
     match key {
         Some(k) => Ok(writer(Mode::Psk(Zeroizing::new(k)), o, rng)),
         None => Err(FormatError::Options {
@@ -199,9 +197,16 @@ fn encrypted(
     let mut iv = [0u8; 16];
     rng.fill_bytes(&mut iv);
     let cv = crypto::encrypt(key, &iv, plain);
-    writeln!(out, "{indent}<xenc:EncryptionMethod Algorithm=\"{AES128_CBC}\"/>")?;
+    writeln!(
+        out,
+        "{indent}<xenc:EncryptionMethod Algorithm=\"{AES128_CBC}\"/>"
+    )?;
     writeln!(out, "{indent}<xenc:CipherData>")?;
-    writeln!(out, "{indent}  <xenc:CipherValue>{}</xenc:CipherValue>", base64(&cv).as_str())?;
+    writeln!(
+        out,
+        "{indent}  <xenc:CipherValue>{}</xenc:CipherValue>",
+        base64(&cv).as_str()
+    )?;
     writeln!(out, "{indent}</xenc:CipherData>")?;
     Ok(cv)
 }
@@ -243,12 +248,22 @@ impl SeedWriter for Writer<'_> {
                 let key = crypto::derive_key(passphrase.expose().as_bytes(), &salt, *iterations);
                 writeln!(out, "  <pskc:EncryptionKey>")?;
                 writeln!(out, "    <xenc11:DerivedKey>")?;
-                writeln!(out, "      <xenc11:KeyDerivationMethod Algorithm=\"{PBKDF2}\">")?;
+                writeln!(
+                    out,
+                    "      <xenc11:KeyDerivationMethod Algorithm=\"{PBKDF2}\">"
+                )?;
                 writeln!(out, "        <pkcs5:PBKDF2-params>")?;
                 writeln!(out, "          <Salt>")?;
-                writeln!(out, "            <Specified>{}</Specified>", base64(&salt).as_str())?;
+                writeln!(
+                    out,
+                    "            <Specified>{}</Specified>",
+                    base64(&salt).as_str()
+                )?;
                 writeln!(out, "          </Salt>")?;
-                writeln!(out, "          <IterationCount>{iterations}</IterationCount>")?;
+                writeln!(
+                    out,
+                    "          <IterationCount>{iterations}</IterationCount>"
+                )?;
                 writeln!(out, "          <KeyLength>16</KeyLength>")?;
                 writeln!(out, "        </pkcs5:PBKDF2-params>")?;
                 writeln!(out, "      </xenc11:KeyDerivationMethod>")?;
@@ -281,9 +296,17 @@ impl SeedWriter for Writer<'_> {
         };
         writeln!(out, "  <pskc:KeyPackage>")?;
         writeln!(out, "    <pskc:DeviceInfo>")?;
-        writeln!(out, "      <pskc:Manufacturer>{}</pskc:Manufacturer>", xml_escape(&t.manufacturer))?;
+        writeln!(
+            out,
+            "      <pskc:Manufacturer>{}</pskc:Manufacturer>",
+            xml_escape(&t.manufacturer)
+        )?;
         writeln!(out, "      <pskc:SerialNo>{}</pskc:SerialNo>", t.serial)?;
-        writeln!(out, "      <pskc:Model>{}</pskc:Model>", xml_escape(&t.model))?;
+        writeln!(
+            out,
+            "      <pskc:Model>{}</pskc:Model>",
+            xml_escape(&t.model)
+        )?;
         writeln!(out, "    </pskc:DeviceInfo>")?;
         writeln!(
             out,
@@ -321,7 +344,11 @@ impl SeedWriter for Writer<'_> {
                 writeln!(out, "          </pskc:EncryptedValue>")?;
                 // Over IV || ciphertext, as RFC 6030 §6.1.1 and every importer expect.
                 let mac = crypto::mac(mac_key, &cv);
-                writeln!(out, "          <pskc:ValueMAC>{}</pskc:ValueMAC>", base64(&mac).as_str())?;
+                writeln!(
+                    out,
+                    "          <pskc:ValueMAC>{}</pskc:ValueMAC>",
+                    base64(&mac).as_str()
+                )?;
             }
         }
         writeln!(out, "        </pskc:Secret>")?;
