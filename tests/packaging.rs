@@ -138,11 +138,17 @@ fn sha256_file(path: &Path) -> String {
 fn check_extracted(dir: &Path, summary: &PackageSummary) {
     let seeds = std::fs::read(dir.join("seeds.xml")).unwrap();
     assert_eq!(seeds, seed_bytes(500));
-    assert_eq!(std::fs::read(dir.join("extra.txt")).unwrap(), b"second file\n");
+    assert_eq!(
+        std::fs::read(dir.join("extra.txt")).unwrap(),
+        b"second file\n"
+    );
     assert_eq!(summary.entries.len(), 2);
     assert_eq!(summary.entries[0].name, "seeds.xml");
     assert_eq!(summary.entries[0].size, seeds.len() as u64);
-    assert_eq!(summary.entries[0].sha256, sha256_file(&dir.join("seeds.xml")));
+    assert_eq!(
+        summary.entries[0].sha256,
+        sha256_file(&dir.join("seeds.xml"))
+    );
     let readme = std::fs::read_to_string(dir.join("README.txt")).unwrap();
     assert!(readme.contains("Format:  Test XML"), "{readme}");
     assert!(readme.contains("Tokens:  500"), "{readme}");
@@ -174,9 +180,12 @@ impl GpgHome {
 
     fn gpg(&self) -> Command {
         let mut c = Command::new("gpg");
-        c.arg("--homedir")
-            .arg(self.dir.path())
-            .args(["--batch", "--pinentry-mode", "loopback", "--no-tty"]);
+        c.arg("--homedir").arg(self.dir.path()).args([
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--no-tty",
+        ]);
         c
     }
 
@@ -186,7 +195,10 @@ impl GpgHome {
         } else {
             "--export"
         };
-        let out = run_ok(self.gpg().args(["--passphrase", "", "--armor", what, "t@example.com"]));
+        let out = run_ok(
+            self.gpg()
+                .args(["--passphrase", "", "--armor", what, "t@example.com"]),
+        );
         out.stdout
     }
 
@@ -215,7 +227,11 @@ impl Drop for GpgHome {
 }
 
 fn sevenz_slt(zip: &Path, pw: &str) -> String {
-    let out = run_ok(Command::new("7z").args(["l", "-slt", &format!("-p{pw}")]).arg(zip));
+    let out = run_ok(
+        Command::new("7z")
+            .args(["l", "-slt", &format!("-p{pw}")])
+            .arg(zip),
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -243,7 +259,12 @@ fn refuses_empty_short_and_common_passwords_with_clear_messages() {
         parse("abcdefghijk").unwrap_err().to_string(),
         "Use at least 12 characters \u{2014} this one has 11"
     );
-    for common in ["password1234", "123456789012", "qwertyuiopas", "Password1234!"] {
+    for common in [
+        "password1234",
+        "123456789012",
+        "qwertyuiopas",
+        "Password1234!",
+    ] {
         assert_eq!(
             parse(common).unwrap_err().to_string(),
             "This password is on a list of commonly used passwords; choose another",
@@ -275,21 +296,36 @@ fn accepts_sequoia_certificate_armored_and_binary() {
     let fp = from_armor.fingerprint();
     assert_eq!(fp.replace(' ', ""), cert.fingerprint().to_hex());
     assert!(fp.split(' ').all(|g| g.len() == 4), "{fp}");
-    assert_eq!(from_armor.user_ids(), vec!["Alice <alice@example.com>".to_string()]);
+    assert_eq!(
+        from_armor.user_ids(),
+        vec!["Alice <alice@example.com>".to_string()]
+    );
     let stored = from_armor.armored_public().unwrap();
     assert!(stored.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
     assert!(!stored.contains("PRIVATE"));
-    assert_eq!(PgpRecipient::parse(stored.as_bytes()).unwrap().fingerprint(), fp);
+    assert_eq!(
+        PgpRecipient::parse(stored.as_bytes())
+            .unwrap()
+            .fingerprint(),
+        fp
+    );
 }
 
 #[test]
 fn refuses_bad_certificates_with_clear_messages() {
     let err = |bytes: &[u8]| PgpRecipient::parse(bytes).unwrap_err();
 
-    for garbage in [&b""[..], b"   \n", b"hello, this is my key", &[0x99, 0x01, 0x02, 0xff]] {
+    for garbage in [
+        &b""[..],
+        b"   \n",
+        b"hello, this is my key",
+        &[0x99, 0x01, 0x02, 0xff],
+    ] {
         let e = err(garbage);
         assert_eq!(e, PgpKeyError::NotAKey);
-        assert!(e.to_string().starts_with("This is not an OpenPGP public key"));
+        assert!(e
+            .to_string()
+            .starts_with("This is not an OpenPGP public key"));
     }
 
     // A secret key (TSK), armored and binary.
@@ -314,7 +350,14 @@ fn refuses_bad_certificates_with_clear_messages() {
     assert!(e.to_string().contains("revoked"));
 
     // Revoked with a later revocation certificate made by hand.
-    let mut signer = cert.primary_key().key().clone().parts_into_secret().unwrap().into_keypair().unwrap();
+    let mut signer = cert
+        .primary_key()
+        .key()
+        .clone()
+        .parts_into_secret()
+        .unwrap()
+        .into_keypair()
+        .unwrap();
     let rev = cert
         .revoke(&mut signer, ReasonForRevocation::KeyCompromised, b"lost")
         .unwrap();
@@ -340,7 +383,9 @@ fn refuses_bad_certificates_with_clear_messages() {
         .unwrap();
     let e = err(&armored(&sign_only));
     assert_eq!(e, PgpKeyError::NoEncryptionKey);
-    assert!(e.to_string().contains("no valid, unexpired encryption subkey"));
+    assert!(e
+        .to_string()
+        .contains("no valid, unexpired encryption subkey"));
 
     // Encryption subkey expired while the primary key lives on.
     let (sub_expired, _) = CertBuilder::new()
@@ -368,7 +413,10 @@ fn gpg_generated_keys_public_accepted_secret_refused() {
     }
     let home = GpgHome::new();
     let recipient = PgpRecipient::parse(&home.export(false)).unwrap();
-    assert_eq!(recipient.user_ids(), vec!["Test <t@example.com>".to_string()]);
+    assert_eq!(
+        recipient.user_ids(),
+        vec!["Test <t@example.com>".to_string()]
+    );
     assert_eq!(
         PgpRecipient::parse(&home.export(true)).unwrap_err(),
         PgpKeyError::SecretKey
@@ -384,19 +432,35 @@ fn password_only_package_is_an_aes256_zip_that_7z_opens() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (zip, summary) = build_into(dir.path(), "order-4711", &Protection::PasswordOnly(password()));
+    let (zip, summary) = build_into(
+        dir.path(),
+        "order-4711",
+        &Protection::PasswordOnly(password()),
+    );
     assert_eq!(summary.file_name, "order-4711.zip");
 
     let listing = sevenz_slt(&zip, PASSWORD);
-    assert_eq!(listing.matches("Method = AES-256 Deflate").count(), 3, "{listing}");
+    assert_eq!(
+        listing.matches("Method = AES-256 Deflate").count(),
+        3,
+        "{listing}"
+    );
     assert_eq!(listing.matches("Encrypted = +").count(), 3, "{listing}");
     // README.txt comes last.
-    let last_path = listing.lines().filter(|l| l.starts_with("Path = ")).last().unwrap();
+    let last_path = listing
+        .lines()
+        .filter(|l| l.starts_with("Path = "))
+        .last()
+        .unwrap();
     assert_eq!(last_path, "Path = README.txt");
 
     let out = dir.path().join("ok");
     let res = sevenz_extract(&zip, Some(PASSWORD), &out);
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stdout));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stdout)
+    );
     check_extracted(&out, &summary);
     let readme = std::fs::read_to_string(out.join("README.txt")).unwrap();
     assert!(readme.contains("Windows Explorer"), "{readme}");
@@ -419,12 +483,20 @@ fn pgp_only_package_decrypts_with_gpg_to_a_plain_zip() {
     let home = GpgHome::new();
     let recipient = PgpRecipient::parse(&home.export(false)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (pgp, summary) = build_into(dir.path(), "order-4712", &Protection::PgpOnly(recipient.clone()));
+    let (pgp, summary) = build_into(
+        dir.path(),
+        "order-4712",
+        &Protection::PgpOnly(recipient.clone()),
+    );
     assert_eq!(summary.file_name, "order-4712.zip.pgp");
     let head = std::fs::read(&pgp).unwrap();
     assert!(!head.starts_with(b"-----BEGIN"), "binary, not armored");
 
-    let packets = run_ok(home.gpg().args(["--passphrase", "", "--list-packets"]).arg(&pgp));
+    let packets = run_ok(
+        home.gpg()
+            .args(["--passphrase", "", "--list-packets"])
+            .arg(&pgp),
+    );
     let packets = String::from_utf8_lossy(&packets.stdout);
     assert!(packets.contains("name=\"order-4712.zip\""), "{packets}");
     assert!(packets.contains("mode b"), "{packets}");
@@ -436,11 +508,18 @@ fn pgp_only_package_decrypts_with_gpg_to_a_plain_zip() {
     assert!(!listing.contains("Encrypted = +"), "{listing}");
     let out = dir.path().join("x");
     let res = sevenz_extract(&zip, None, &out);
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stdout));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stdout)
+    );
     check_extracted(&out, &summary);
     let readme = std::fs::read_to_string(out.join("README.txt")).unwrap();
     assert!(readme.contains(&recipient.fingerprint()), "{readme}");
-    assert!(readme.contains("gpg --output order-4712.zip --decrypt order-4712.zip.pgp"), "{readme}");
+    assert!(
+        readme.contains("gpg --output order-4712.zip --decrypt order-4712.zip.pgp"),
+        "{readme}"
+    );
 }
 
 #[test]
@@ -460,12 +539,24 @@ fn both_package_is_an_aes_zip_inside_pgp() {
     let zip = dir.path().join("order-4713.zip");
     home.decrypt(&pgp, &zip);
     let listing = sevenz_slt(&zip, PASSWORD);
-    assert_eq!(listing.matches("Method = AES-256 Deflate").count(), 3, "{listing}");
+    assert_eq!(
+        listing.matches("Method = AES-256 Deflate").count(),
+        3,
+        "{listing}"
+    );
     let out = dir.path().join("x");
     let res = sevenz_extract(&zip, Some(PASSWORD), &out);
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stdout));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stdout)
+    );
     check_extracted(&out, &summary);
-    assert!(!sevenz_extract(&zip, Some("wrong password!!"), &dir.path().join("w")).status.success());
+    assert!(
+        !sevenz_extract(&zip, Some("wrong password!!"), &dir.path().join("w"))
+            .status
+            .success()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,11 +612,24 @@ fn a_large_seed_file_streams_through_without_being_held_in_memory() {
     .unwrap();
     let grown_mib = (peak_rss_kib().saturating_sub(before)) / 1024;
     let written_mib = summary.entries[0].size / (1024 * 1024);
-    eprintln!("streamed {written_mib} MiB of XML; package {} bytes; peak RSS grew {grown_mib} MiB", summary.size);
-    assert!(summary.entries[0].size > 50_000_000, "{}", summary.entries[0].size);
+    eprintln!(
+        "streamed {written_mib} MiB of XML; package {} bytes; peak RSS grew {grown_mib} MiB",
+        summary.size
+    );
+    assert!(
+        summary.entries[0].size > 50_000_000,
+        "{}",
+        summary.entries[0].size
+    );
     assert_eq!(summary.size, sink.0);
-    assert!(summary.size < summary.entries[0].size, "deflate should shrink XML");
-    assert!(grown_mib < 24, "peak RSS grew by {grown_mib} MiB while streaming {written_mib} MiB");
+    assert!(
+        summary.size < summary.entries[0].size,
+        "deflate should shrink XML"
+    );
+    assert!(
+        grown_mib < 24,
+        "peak RSS grew by {grown_mib} MiB while streaming {written_mib} MiB"
+    );
 }
 
 /// The size of a one-million-token PSKC file (~900 MB of XML: 5 million of our ~176-byte lines)
@@ -561,16 +665,27 @@ fn million_tokens_stream() {
 
 #[test]
 fn entry_names_are_checked() {
-    for bad in ["", "../x", "a/b", "a\\b", ".hidden", "-rf", "x y", "é.xml", &"a".repeat(121)] {
+    for bad in [
+        "",
+        "../x",
+        "a/b",
+        "a\\b",
+        ".hidden",
+        "-rf",
+        "x y",
+        "é.xml",
+        &"a".repeat(121),
+    ] {
         assert!(SafeFileName::parse(bad).is_err(), "{bad:?}");
     }
     let mut sink = CountingSink(0);
     let res = build_package(
         &mut sink,
         &name("dup"),
-        vec![
-            PackageEntry::new(name("README.txt"), |_w: &mut dyn Write| Ok(())),
-        ],
+        vec![PackageEntry::new(
+            name("README.txt"),
+            |_w: &mut dyn Write| Ok(()),
+        )],
         &Protection::PasswordOnly(password()),
         &readme(),
         OffsetDateTime::now_utc(),

@@ -67,7 +67,9 @@ impl SafeFileName {
         if ok {
             Ok(SafeFileName(name.to_owned()))
         } else {
-            Err(PackageError::InvalidName(name.chars().take(MAX_NAME_CHARS).collect()))
+            Err(PackageError::InvalidName(
+                name.chars().take(MAX_NAME_CHARS).collect(),
+            ))
         }
     }
 
@@ -157,11 +159,24 @@ where
         pgp_fingerprint: protection.recipient().map(PgpRecipient::fingerprint),
     };
     let files = match protection.recipient() {
-        None => write_zip(&mut counted, entries, protection.password(), readme, &notes, now)?,
+        None => write_zip(
+            &mut counted,
+            entries,
+            protection.password(),
+            readme,
+            &notes,
+            now,
+        )?,
         Some(recipient) => {
             let mut pgp = PgpEncryptor::new(&mut counted, recipient, &zip_name, now.into())?;
-            let files =
-                write_zip(&mut pgp, entries, protection.password(), readme, &notes, now)?;
+            let files = write_zip(
+                &mut pgp,
+                entries,
+                protection.password(),
+                readme,
+                &notes,
+                now,
+            )?;
             pgp.finish()?;
             files
         }

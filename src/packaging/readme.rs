@@ -32,7 +32,9 @@ pub(crate) fn render(
 ) -> String {
     let date = now
         .to_offset(UtcOffset::UTC)
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
         .unwrap_or_default();
     let mut out = String::new();
     // Writing to a String cannot fail; the results are ignored on purpose.

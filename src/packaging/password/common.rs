@@ -22,7 +22,9 @@ pub(super) fn is_common(password: &str) -> bool {
     if is_obvious(&lower) {
         return true;
     }
-    let base = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c.is_whitespace());
+    let base = lower.trim_matches(|c: char| {
+        c.is_ascii_digit() || c.is_ascii_punctuation() || c.is_whitespace()
+    });
     !base.is_empty() && base != lower && is_obvious(base)
 }
 

@@ -98,10 +98,7 @@ mod tests {
             parse("abcdefghi").unwrap_err().to_string(),
             "Use at least 12 characters \u{2014} this one has 9"
         );
-        assert_eq!(
-            parse(&"x7".repeat(600)),
-            Err(PasswordError::TooLong(1200))
-        );
+        assert_eq!(parse(&"x7".repeat(600)), Err(PasswordError::TooLong(1200)));
         for common in [
             "password1234",
             "PassWord1234",

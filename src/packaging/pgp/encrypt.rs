@@ -32,7 +32,7 @@ impl<'a> PgpEncryptor<'a> {
     /// is named `inner_file_name` (what `gpg --decrypt` reports as the original file name).
     pub fn new<W>(
         out: W,
-        recipient: &PgpRecipient,
+        recipient: &'a PgpRecipient,
         inner_file_name: &str,
         now: SystemTime,
     ) -> Result<PgpEncryptor<'a>, PgpEncryptError>
@@ -42,7 +42,7 @@ impl<'a> PgpEncryptor<'a> {
         let policy = policy();
         let valid = recipient
             .cert()
-            .with_policy(&policy, now)
+            .with_policy(policy, now)
             .map_err(|_| PgpEncryptError::NoEncryptionKey)?;
         let keys: Vec<_> = encryption_keys(&valid).collect();
         if keys.is_empty() {

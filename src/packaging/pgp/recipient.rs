@@ -66,11 +66,11 @@ impl PgpRecipient {
             return Err(PgpKeyError::SecretKey);
         }
         let policy = policy();
-        if let RevocationStatus::Revoked(_) = cert.revocation_status(&policy, now) {
+        if let RevocationStatus::Revoked(_) = cert.revocation_status(policy, now) {
             return Err(PgpKeyError::Revoked);
         }
         let valid = cert
-            .with_policy(&policy, now)
+            .with_policy(policy, now)
             .map_err(|_| PgpKeyError::Invalid)?;
         valid.alive().map_err(|_| PgpKeyError::Expired)?;
         if encryption_keys(&valid).next().is_none() {
@@ -94,8 +94,9 @@ impl PgpRecipient {
     /// The certificate's user ids (valid ones under the policy; all of them if none is).
     pub fn user_ids(&self) -> Vec<String> {
         let policy = policy();
-        let from = |uid: &openpgp::packet::UserID| String::from_utf8_lossy(uid.value()).into_owned();
-        let valid: Vec<String> = match self.cert.with_policy(&policy, None) {
+        let from =
+            |uid: &openpgp::packet::UserID| String::from_utf8_lossy(uid.value()).into_owned();
+        let valid: Vec<String> = match self.cert.with_policy(policy, None) {
             Ok(vc) => vc.userids().map(|ua| from(ua.userid())).collect(),
             Err(_) => Vec::new(),
         };
@@ -132,7 +133,7 @@ impl fmt::Debug for PgpRecipient {
 /// The keys a message to this certificate is encrypted to: every supported, live, unrevoked key
 /// flagged for transport or storage encryption.
 pub(crate) fn encryption_keys<'a>(
-    valid: &'a ValidCert<'a>,
+    valid: &ValidCert<'a>,
 ) -> impl Iterator<Item = ValidErasedKeyAmalgamation<'a, openpgp::packet::key::PublicParts>> + 'a {
     valid
         .keys()
@@ -144,8 +145,10 @@ pub(crate) fn encryption_keys<'a>(
 }
 
 /// The policy every check and every encryption uses.
-pub(crate) fn policy() -> StandardPolicy<'static> {
-    StandardPolicy::new()
+static POLICY: StandardPolicy<'static> = StandardPolicy::new();
+
+pub(crate) fn policy() -> &'static StandardPolicy<'static> {
+    &POLICY
 }
 
 fn single_cert(bytes: &[u8]) -> Result<Cert, PgpKeyError> {
