@@ -120,28 +120,27 @@ pub async fn verify(
         let chosen = selected.contains(&s.id.as_str());
         let typed = form.text(&format!("serial-{}", s.id)).to_string();
         let mut error = None;
+        let mut shipment = s;
         if chosen {
-            match check(&state, &draft, &s, &typed, limit).await? {
+            match check(&state, &draft, &shipment, &typed, limit).await? {
                 Ok(()) => proved.push(ProvedShipment {
-                    id: s.id.clone(),
-                    number: s.number.clone(),
+                    id: shipment.id.clone(),
+                    number: shipment.number.clone(),
                     serial: typed.clone(),
                 }),
-                Err(message) => error = Some(message),
+                Err((message, locked)) => {
+                    // A lock taken just now shows on the page.
+                    shipment.locked |= locked;
+                    error = Some(message);
+                }
             }
         }
         rows.push(Row {
             selected: chosen,
             serial: typed,
             error,
-            shipment: s,
+            shipment,
         });
-    }
-    // A lock taken just now shows on the page.
-    for r in rows.iter_mut() {
-        if r.error.as_deref().is_some_and(|e| e.contains("locked")) {
-            r.shipment.locked = true;
-        }
     }
     let failed = rows.iter().any(|r| r.error.is_some());
     if selected.is_empty() || failed {
@@ -161,14 +160,15 @@ pub async fn verify(
     Ok(see_other(&step_url(&draft.id, Step::Protection)))
 }
 
-/// One selected shipment's serial: `Err` holds the message shown next to its field.
+/// One selected shipment's serial: `Err` holds the message shown next to its field and
+/// whether the shipment is locked.
 async fn check(
     state: &AppState,
     draft: &Draft,
     shipment: &ShipmentView,
     typed: &str,
     limit: u32,
-) -> Result<Result<(), String>, AppError> {
+) -> Result<Result<(), (String, bool)>, AppError> {
     let contact = &state.config.delivery_email;
     let locked = format!(
         "Shipment {} is locked after too many wrong serial numbers. Write to {contact} with the \
@@ -176,17 +176,20 @@ async fn check(
         shipment.number
     );
     if shipment.locked {
-        return Ok(Err(locked));
+        return Ok(Err((locked, true)));
     }
     let serial = match Serial::parse(typed) {
         Ok(s) => s,
         Err(_) if typed.is_empty() => {
-            return Ok(Err(format!(
-                "Type the serial number of one token from shipment {}.",
-                shipment.number
+            return Ok(Err((
+                format!(
+                    "Type the serial number of one token from shipment {}.",
+                    shipment.number
+                ),
+                false,
             )))
         }
-        Err(e) => return Ok(Err(format!("{}.", capital(&e)))),
+        Err(e) => return Ok(Err((format!("{}.", capital(&e)), false))),
     };
     let id = shipment.id.clone();
     let email = draft.requester_email.clone();
@@ -206,12 +209,15 @@ async fn check(
         .await?;
     Ok(match outcome {
         SerialCheck::Proved => Ok(()),
-        SerialCheck::Locked => Err(locked),
-        SerialCheck::Wrong { left } => Err(format!(
-            "This serial number is not in shipment {}. Check the label on a token from this \
-             shipment; {left} {} left before the shipment is locked.",
-            shipment.number,
-            if left == 1 { "attempt" } else { "attempts" }
+        SerialCheck::Locked => Err((locked, true)),
+        SerialCheck::Wrong { left } => Err((
+            format!(
+                "This serial number is not in shipment {}. Check the label on a token from this \
+                 shipment; {left} {} left before the shipment is locked.",
+                shipment.number,
+                if left == 1 { "attempt" } else { "attempts" }
+            ),
+            false,
         )),
     })
 }
