@@ -176,6 +176,10 @@ fn test_cert() -> sequoia_openpgp::Cert {
     use sequoia_openpgp::cert::CertBuilder;
     let (cert, _) = CertBuilder::general_purpose(Some("Acme IT <it-admin@acme.example>"))
         .set_creation_time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+        .set_validity_period(None)
+        // What gpg 2.2 reads: SEIPDv1 only (no v6 PKESK / SEIPDv2 messages).
+        .set_features(sequoia_openpgp::types::Features::empty().set_seipdv1())
+        .unwrap()
         .generate()
         .unwrap();
     cert
@@ -242,6 +246,7 @@ async fn pgp_and_password_per_shipment_custom_csv_request() {
             std::fs::write(&pgp, package_bytes(&app, &pid, size)).unwrap();
             let home = dir.path().join("gnupg");
             std::fs::create_dir(&home).unwrap();
+            std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
             let gpg = |args: &[&str]| {
                 let mut c = Command::new("gpg");
                 c.arg("--homedir").arg(&home).args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]);
