@@ -26,7 +26,11 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -49,18 +53,19 @@ async fn customer_walks_the_wizard_in_a_real_browser() {
             .unwrap(),
     );
     let profile = tempfile::tempdir().unwrap();
-    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                "--disable-background-networking", "--no-first-run",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    }))
-    .unwrap();
+    let caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                    "--disable-background-networking", "--no-first-run",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }))
+        .unwrap();
     let mut client = None;
     for _ in 0..50 {
         match ClientBuilder::native()
@@ -78,36 +83,114 @@ async fn customer_walks_the_wizard_in_a_real_browser() {
     let c = client.expect("chromedriver did not start");
 
     c.goto(&app.base_url).await.unwrap();
-    c.find(Locator::Css("#kind-po")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Css("#reference")).await.unwrap().send_keys("PO-2026-0042").await.unwrap();
-    c.find(Locator::Css("#email")).await.unwrap().send_keys("it-admin@acme.example").await.unwrap();
-    c.find(Locator::Css("form[action='/request'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#kind-po"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#reference"))
+        .await
+        .unwrap()
+        .send_keys("PO-2026-0042")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("it-admin@acme.example")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/request'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // Shipments: both preselected; type one serial each.
-    c.wait().for_element(Locator::Css("input[name^='serial-']")).await.unwrap();
-    let serials = c.find_all(Locator::Css("input[name^='serial-']")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[name^='serial-']"))
+        .await
+        .unwrap();
+    let serials = c
+        .find_all(Locator::Css("input[name^='serial-']"))
+        .await
+        .unwrap();
     assert_eq!(serials.len(), 2);
     serials[0].send_keys("10001010").await.unwrap();
     serials[1].send_keys("10002010").await.unwrap();
-    c.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // Protection: password only, suggested passphrase is not needed; type our own.
-    c.wait().for_element(Locator::Css("#prot-password")).await.unwrap();
-    c.find(Locator::Css("#prot-password")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    c.find(Locator::Css("#password_confirm")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    c.find(Locator::Css(".actions button[value=continue]")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#prot-password"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#prot-password"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password_confirm"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css(".actions button[value=continue]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // Format: Duo CSV; the PSKC and custom CSV options are hidden by the script.
-    c.wait().for_element(Locator::Css("#format-duo-csv")).await.unwrap();
-    c.find(Locator::Css("#format-duo-csv")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#format-duo-csv"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#format-duo-csv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let custom = c.find(Locator::Css("#opt-custom-csv")).await.unwrap();
-    assert!(!custom.is_displayed().await.unwrap(), "script hides other formats' options");
-    c.find(Locator::Css(".actions button[value=continue]")).await.unwrap().click().await.unwrap();
+    assert!(
+        !custom.is_displayed().await.unwrap(),
+        "script hides other formats' options"
+    );
+    c.find(Locator::Css(".actions button[value=continue]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // Review, then submit.
-    c.wait().for_element(Locator::XPath("//h1[contains(., 'Check your request')]")).await.unwrap();
-    c.find(Locator::Css("form[action$='/submit'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .for_element(Locator::XPath("//h1[contains(., 'Check your request')]"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/submit'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let reference = c
         .wait()
         .for_element(Locator::Css("#reference"))
@@ -125,7 +208,10 @@ async fn customer_walks_the_wizard_in_a_real_browser() {
         .select((requests::id, requests::format_id, requests::state))
         .first(&mut conn)
         .unwrap();
-    assert_eq!((format_id.as_str(), state.as_str()), ("duo-csv", "pending_review"));
+    assert_eq!(
+        (format_id.as_str(), state.as_str()),
+        ("duo-csv", "pending_review")
+    );
     let pkgs: Vec<(String, i64)> = packages::table
         .filter(packages::request_id.eq(&id))
         .select((packages::file_name, packages::token_count))

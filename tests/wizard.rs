@@ -18,7 +18,7 @@ async fn failed_lookups_all_look_the_same() {
         let csrf = start(&app).await;
         let mut answers = Vec::new();
         for (kind, reference, email) in [
-            ("po", "PO-0000-0000", EMAIL),                    // unknown reference
+            ("po", "PO-0000-0000", EMAIL), // unknown reference
             ("po", "PO-2026-0042", "someone@elsewhere.example"), // right order, wrong email
             ("invoice", "INV-99999", "someone@elsewhere.example"), // both wrong
             ("shipment", "SHP-50042-1", "it-admin@acme.example.evil"),
@@ -27,7 +27,10 @@ async fn failed_lookups_all_look_the_same() {
             let resp = lookup(&app, &csrf, kind, reference, email).await;
             let status = resp.status();
             let body = resp.text().await.unwrap();
-            assert!(t.elapsed() >= Duration::from_millis(300), "{backend:?}: answered too fast");
+            assert!(
+                t.elapsed() >= Duration::from_millis(300),
+                "{backend:?}: answered too fast"
+            );
             answers.push((status, body));
         }
         for a in &answers {
@@ -45,7 +48,11 @@ async fn failed_lookups_all_look_the_same() {
             ("shipment", "SHP-50077-1", EMAIL),
         ] {
             let resp = lookup(&app, &csrf, kind, reference, email).await;
-            assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{kind} {reference} {email}");
+            assert_eq!(
+                resp.status(),
+                StatusCode::SEE_OTHER,
+                "{kind} {reference} {email}"
+            );
         }
 
         // Malformed input is a form error next to the field, not a lookup.
@@ -58,7 +65,11 @@ async fn failed_lookups_all_look_the_same() {
         let resp = app
             .client
             .post(format!("{}/request", app.base_url))
-            .form(&[("kind", "po"), ("reference", "PO-2026-0042"), ("email", EMAIL)])
+            .form(&[
+                ("kind", "po"),
+                ("reference", "PO-2026-0042"),
+                ("email", EMAIL),
+            ])
             .send()
             .await
             .unwrap();
@@ -104,7 +115,12 @@ async fn serials_prove_only_their_own_shipment_and_lock_at_the_cap() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         let (base, csrf) = draft_for(&app, "po", "PO-2026-0042").await;
-        let page = app.client.get(format!("{base}/shipments")).send().await.unwrap();
+        let page = app
+            .client
+            .get(format!("{base}/shipments"))
+            .send()
+            .await
+            .unwrap();
         let html = page.text().await.unwrap();
         assert!(html.contains("SHP-50042-1") && html.contains("SHP-50042-2"));
         assert!(html.contains("Classic") && html.contains("2026-11-02"));
@@ -155,7 +171,15 @@ async fn serials_prove_only_their_own_shipment_and_lock_at_the_cap() {
         // Even the right serial no longer works; the page shows the lock and whom to write to.
         let r = prove(&app, &base, &csrf, &[("SHP-50042-1", "10001001")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let html = app.client.get(format!("{base}/shipments")).send().await.unwrap().text().await.unwrap();
+        let html = app
+            .client
+            .get(format!("{base}/shipments"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(html.contains("Locked") && html.contains("delivery@deepnetsecurity.com"));
         // The other shipment still proves with its own serial.
         let r = prove(&app, &base, &csrf, &[("SHP-50042-2", "10002010")]).await;
@@ -170,7 +194,12 @@ async fn steps_cannot_be_skipped_or_borrowed() {
         let app = spawn_app(backend).await;
         let (base, csrf) = draft_for(&app, "po", "PO-2026-0042").await;
         for step in ["protection", "format", "review"] {
-            let r = app.client.get(format!("{base}/{step}")).send().await.unwrap();
+            let r = app
+                .client
+                .get(format!("{base}/{step}"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::SEE_OTHER, "{step}");
             assert!(location(&r).ends_with("/shipments"));
         }
@@ -182,7 +211,11 @@ async fn steps_cannot_be_skipped_or_borrowed() {
         let r = post_form(
             &app,
             &format!("{base}/shipments"),
-            &[("csrf", &csrf), ("ship", &foreign), (&format!("serial-{foreign}"), "10003001")],
+            &[
+                ("csrf", &csrf),
+                ("ship", &foreign),
+                (&format!("serial-{foreign}"), "10003001"),
+            ],
         )
         .await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -203,7 +236,12 @@ async fn steps_cannot_be_skipped_or_borrowed() {
         assert!(r.text().await.unwrap().contains("no longer open"));
         // Drafts expire after an hour.
         app.clock.advance(3601);
-        let r = app.client.get(format!("{base}/shipments")).send().await.unwrap();
+        let r = app
+            .client
+            .get(format!("{base}/shipments"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 }
@@ -215,17 +253,37 @@ async fn protection_refuses_weak_passwords_and_bad_keys() {
         let (base, csrf) = draft_for(&app, "invoice", "INV-10077").await;
         let r = prove(&app, &base, &csrf, &[("SHP-50077-1", "10003005")]).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let html = app.client.get(format!("{base}/protection")).send().await.unwrap().text().await.unwrap();
-        assert!(html.contains("7-Zip or WinZip") && html.contains("enctype=\"multipart/form-data\""));
+        let html = app
+            .client
+            .get(format!("{base}/protection"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("7-Zip or WinZip") && html.contains("enctype=\"multipart/form-data\"")
+        );
         for (pw, confirm, message) in [
             ("short", "short", "at least 12 characters"),
             ("password1234", "password1234", "commonly used"),
-            ("a fine long passphrase", "a fine long passphrase!", "do not match"),
+            (
+                "a fine long passphrase",
+                "a fine long passphrase!",
+                "do not match",
+            ),
         ] {
             let r = protect(
                 &app,
                 &base,
-                &[("csrf", &csrf), ("bundling", "one"), ("protection", "password"), ("password", pw), ("password_confirm", confirm)],
+                &[
+                    ("csrf", &csrf),
+                    ("bundling", "one"),
+                    ("protection", "password"),
+                    ("password", pw),
+                    ("password_confirm", confirm),
+                ],
             )
             .await;
             assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -233,25 +291,56 @@ async fn protection_refuses_weak_passwords_and_bad_keys() {
             assert!(body.contains(message), "{message}: {body}");
             assert!(!body.contains(pw) || pw == "short", "password echoed");
         }
-        for key in ["", "-----BEGIN PGP PUBLIC KEY BLOCK-----\nnonsense\n-----END PGP PUBLIC KEY BLOCK-----"] {
+        for key in [
+            "",
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nnonsense\n-----END PGP PUBLIC KEY BLOCK-----",
+        ] {
             let r = protect(
                 &app,
                 &base,
-                &[("csrf", &csrf), ("bundling", "one"), ("protection", "pgp"), ("pgp_key", key)],
+                &[
+                    ("csrf", &csrf),
+                    ("bundling", "one"),
+                    ("protection", "pgp"),
+                    ("pgp_key", key),
+                ],
             )
             .await;
             assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
             assert!(r.text().await.unwrap().contains("id=\"pgp_key-error\""));
         }
         // Suggest a passphrase: shown, filled in, nothing saved.
-        let r = protect(&app, &base, &[("csrf", &csrf), ("protection", "password"), ("action", "suggest")]).await;
+        let r = protect(
+            &app,
+            &base,
+            &[
+                ("csrf", &csrf),
+                ("protection", "password"),
+                ("action", "suggest"),
+            ],
+        )
+        .await;
         assert_eq!(r.status(), StatusCode::OK);
         let body = r.text().await.unwrap();
         assert!(body.contains("id=\"suggested-passphrase\""));
-        let r = app.client.get(format!("{base}/format")).send().await.unwrap();
+        let r = app
+            .client
+            .get(format!("{base}/format"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         // Missing CSRF on the multipart form.
-        let r = protect(&app, &base, &[("protection", "password"), ("password", PASSWORD), ("password_confirm", PASSWORD)]).await;
+        let r = protect(
+            &app,
+            &base,
+            &[
+                ("protection", "password"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
 }
@@ -266,35 +355,84 @@ async fn incompatible_formats_and_bad_options_are_refused() {
         let r = protect(
             &app,
             &base,
-            &[("csrf", &csrf), ("bundling", "one"), ("protection", "password"), ("password", PASSWORD), ("password_confirm", PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("bundling", "one"),
+                ("protection", "password"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
         )
         .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let html = app.client.get(format!("{base}/format")).send().await.unwrap().text().await.unwrap();
-        assert!(html.contains("value=\"entra-csv\" disabled"), "entra not disabled");
+        let html = app
+            .client
+            .get(format!("{base}/format"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("value=\"entra-csv\" disabled"),
+            "entra not disabled"
+        );
         assert!(html.contains("HOTP"));
-        let r = post_form(&app, &format!("{base}/format"), &[("csrf", &csrf), ("format", "entra-csv"), ("action", "continue")]).await;
+        let r = post_form(
+            &app,
+            &format!("{base}/format"),
+            &[
+                ("csrf", &csrf),
+                ("format", "entra-csv"),
+                ("action", "continue"),
+            ],
+        )
+        .await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap().contains("id=\"format-error\""));
         // PSKC options.
-        let r = post_form(&app, &format!("{base}/format"), &[("csrf", &csrf), ("format", "pskc-psk"), ("pskc_key", "abc")]).await;
+        let r = post_form(
+            &app,
+            &format!("{base}/format"),
+            &[("csrf", &csrf), ("format", "pskc-psk"), ("pskc_key", "abc")],
+        )
+        .await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let r = post_form(
             &app,
             &format!("{base}/format"),
-            &[("csrf", &csrf), ("format", "pskc-passphrase"), ("pskc_passphrase", "short"), ("pskc_passphrase_confirm", "short")],
+            &[
+                ("csrf", &csrf),
+                ("format", "pskc-passphrase"),
+                ("pskc_passphrase", "short"),
+                ("pskc_passphrase_confirm", "short"),
+            ],
         )
         .await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let r = post_form(&app, &format!("{base}/format"), &[("csrf", &csrf), ("action", "generate_psk")]).await;
+        let r = post_form(
+            &app,
+            &format!("{base}/format"),
+            &[("csrf", &csrf), ("action", "generate_psk")],
+        )
+        .await;
         let body = r.text().await.unwrap();
         assert!(body.contains("Copy this key now") && body.contains("id=\"generated-psk\""));
         // A malformed custom layout: formula start and an empty layout.
         let r = post_form(
             &app,
             &format!("{base}/format"),
-            &[("csrf", &csrf), ("format", "custom-csv"), ("columns", "1"), ("col-0-label", "=cmd()"), ("col-0-source", "property"),
-              ("col-0-property", "serial"), ("csv_encoding", "hex"), ("csv_delimiter", "comma")],
+            &[
+                ("csrf", &csrf),
+                ("format", "custom-csv"),
+                ("columns", "1"),
+                ("col-0-label", "=cmd()"),
+                ("col-0-source", "property"),
+                ("col-0-property", "serial"),
+                ("csv_encoding", "hex"),
+                ("csv_delimiter", "comma"),
+            ],
         )
         .await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -302,7 +440,13 @@ async fn incompatible_formats_and_bad_options_are_refused() {
         let r = post_form(
             &app,
             &format!("{base}/format"),
-            &[("csrf", &csrf), ("format", "custom-csv"), ("columns", "0"), ("csv_encoding", "hex"), ("csv_delimiter", "comma")],
+            &[
+                ("csrf", &csrf),
+                ("format", "custom-csv"),
+                ("columns", "0"),
+                ("csv_encoding", "hex"),
+                ("csv_delimiter", "comma"),
+            ],
         )
         .await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -310,9 +454,19 @@ async fn incompatible_formats_and_bad_options_are_refused() {
         let r = post_form(
             &app,
             &format!("{base}/format"),
-            &[("csrf", &csrf), ("columns", "2"), ("col-0-label", "sn"), ("col-0-source", "property"), ("col-0-property", "serial"),
-              ("col-1-label", "key"), ("col-1-source", "property"), ("col-1-property", "secret"), ("csv_encoding", "hex"),
-              ("csv_delimiter", "comma"), ("action", "add")],
+            &[
+                ("csrf", &csrf),
+                ("columns", "2"),
+                ("col-0-label", "sn"),
+                ("col-0-source", "property"),
+                ("col-0-property", "serial"),
+                ("col-1-label", "key"),
+                ("col-1-source", "property"),
+                ("col-1-property", "secret"),
+                ("csv_encoding", "hex"),
+                ("csv_delimiter", "comma"),
+                ("action", "add"),
+            ],
         )
         .await;
         let body = r.text().await.unwrap();
@@ -320,14 +474,28 @@ async fn incompatible_formats_and_bad_options_are_refused() {
         let r = post_form(
             &app,
             &format!("{base}/format"),
-            &[("csrf", &csrf), ("columns", "2"), ("col-0-label", "sn"), ("col-0-source", "property"), ("col-0-property", "serial"),
-              ("col-1-label", "key"), ("col-1-source", "property"), ("col-1-property", "secret"), ("action", "up-1")],
+            &[
+                ("csrf", &csrf),
+                ("columns", "2"),
+                ("col-0-label", "sn"),
+                ("col-0-source", "property"),
+                ("col-0-property", "serial"),
+                ("col-1-label", "key"),
+                ("col-1-source", "property"),
+                ("col-1-property", "secret"),
+                ("action", "up-1"),
+            ],
         )
         .await;
         let body = r.text().await.unwrap();
         assert!(body.find("value=\"key\"").unwrap() < body.find("value=\"sn\"").unwrap());
         // Nothing was saved: review is still out of reach.
-        let r = app.client.get(format!("{base}/review")).send().await.unwrap();
+        let r = app
+            .client
+            .get(format!("{base}/review"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
 }

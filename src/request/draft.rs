@@ -358,7 +358,9 @@ pub fn open_secrets(
         return Ok(DraftSecrets::default());
     };
     let key = vault.data_key(conn, key_id)?;
-    let plain = key.open(&sealed, &secrets_aad(&draft.id)).map_err(VaultError::from)?;
+    let plain = key
+        .open(&sealed, &secrets_aad(&draft.id))
+        .map_err(VaultError::from)?;
     Ok(serde_json::from_slice(plain.expose()).unwrap_or_default())
 }
 

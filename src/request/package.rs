@@ -43,10 +43,16 @@ impl<W: Write> Write for Locked<W> {
 }
 
 /// Files of a package: (group, part) → tokens, in first-seen order of groups.
-fn files<'p>(format: &SeedFormat, placed: &'p [Placed]) -> Vec<(Option<String>, Option<usize>, Vec<&'p Placed>)> {
+fn files<'p>(
+    format: &SeedFormat,
+    placed: &'p [Placed],
+) -> Vec<(Option<String>, Option<usize>, Vec<&'p Placed>)> {
     let mut groups: BTreeMap<Option<String>, Vec<&Placed>> = BTreeMap::new();
     for p in placed {
-        groups.entry(format.file_group(&p.shape)).or_default().push(p);
+        groups
+            .entry(format.file_group(&p.shape))
+            .or_default()
+            .push(p);
     }
     let mut out = Vec::new();
     for (group, list) in groups {

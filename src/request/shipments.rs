@@ -41,7 +41,11 @@ pub fn list(
     let counts: Vec<(String, String, i64)> = tokens::table
         .filter(tokens::shipment_id.eq_any(&ids))
         .group_by((tokens::shipment_id, tokens::model))
-        .select((tokens::shipment_id, tokens::model, diesel::dsl::count_star()))
+        .select((
+            tokens::shipment_id,
+            tokens::model,
+            diesel::dsl::count_star(),
+        ))
         .load(conn)?;
     let mut per: BTreeMap<&str, (i64, Vec<String>)> = BTreeMap::new();
     for (sid, model, n) in &counts {
@@ -70,7 +74,9 @@ pub fn list(
 pub enum SerialCheck {
     Proved,
     /// Wrong; this many attempts are left before the shipment locks.
-    Wrong { left: u32 },
+    Wrong {
+        left: u32,
+    },
     /// Locked for self-service (now or before).
     Locked,
 }
@@ -95,17 +101,16 @@ pub fn verify(
 ) -> Result<SerialCheck, diesel::result::Error> {
     let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
     write_tx(conn, |conn| {
-        let (number, failures, locked, po): (String, i32, Option<i64>, String) =
-            shipments::table
-                .inner_join(orders::table)
-                .filter(shipments::id.eq(shipment_id))
-                .select((
-                    shipments::shipment_number,
-                    shipments::serial_failures,
-                    shipments::locked_at,
-                    orders::po_number,
-                ))
-                .first(conn)?;
+        let (number, failures, locked, po): (String, i32, Option<i64>, String) = shipments::table
+            .inner_join(orders::table)
+            .filter(shipments::id.eq(shipment_id))
+            .select((
+                shipments::shipment_number,
+                shipments::serial_failures,
+                shipments::locked_at,
+                orders::po_number,
+            ))
+            .first(conn)?;
         if locked.is_some() || failures >= limit {
             return Ok(SerialCheck::Locked);
         }

@@ -122,7 +122,10 @@ fn plans(draft: &Draft, reference: &str) -> Vec<PackagePlan> {
     match draft.choices.bundling.unwrap_or(Bundling::One) {
         Bundling::One => vec![PackagePlan {
             name: reference.to_string(),
-            shipments: all.iter().map(|s| (s.id.clone(), s.number.clone())).collect(),
+            shipments: all
+                .iter()
+                .map(|s| (s.id.clone(), s.number.clone()))
+                .collect(),
         }],
         Bundling::PerShipment => all
             .iter()
@@ -276,7 +279,12 @@ fn finish(
     enqueue(conn, &email, params.now)?;
     let actor = format!("customer:{}", draft.requester_email);
     let subject = format!("request:{}", params.reference);
-    let numbers: Vec<&str> = draft.choices.shipments.iter().map(|s| s.number.as_str()).collect();
+    let numbers: Vec<&str> = draft
+        .choices
+        .shipments
+        .iter()
+        .map(|s| s.number.as_str())
+        .collect();
     let details = format!(
         "submitted for review; shipments {}; format {}",
         numbers.join(", "),

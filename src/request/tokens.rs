@@ -29,10 +29,7 @@ fn shape(r: ShapeRow) -> anyhow::Result<TokenShape> {
 }
 
 /// The shapes (everything but the seed) of every token in `shipment_ids`, by serial.
-pub fn shapes(
-    conn: &mut DbConnection,
-    shipment_ids: &[String],
-) -> anyhow::Result<Vec<TokenShape>> {
+pub fn shapes(conn: &mut DbConnection, shipment_ids: &[String]) -> anyhow::Result<Vec<TokenShape>> {
     let rows: Vec<ShapeRow> = tokens::table
         .filter(tokens::shipment_id.eq_any(shipment_ids))
         .order((tokens::shipment_id.asc(), tokens::serial.asc()))

@@ -31,14 +31,33 @@ pub fn location(resp: &Response) -> String {
 
 /// `GET /` then returns its CSRF token (sets the session cookie in the client).
 pub async fn start(app: &TestApp) -> String {
-    let html = app.client.get(&app.base_url).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(&app.base_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     csrf_of(&html)
 }
 
-pub async fn lookup(app: &TestApp, csrf: &str, kind: &str, reference: &str, email: &str) -> Response {
+pub async fn lookup(
+    app: &TestApp,
+    csrf: &str,
+    kind: &str,
+    reference: &str,
+    email: &str,
+) -> Response {
     app.client
         .post(format!("{}/request", app.base_url))
-        .form(&[("csrf", csrf), ("kind", kind), ("reference", reference), ("email", email)])
+        .form(&[
+            ("csrf", csrf),
+            ("kind", kind),
+            ("reference", reference),
+            ("email", email),
+        ])
         .send()
         .await
         .unwrap()
@@ -73,7 +92,12 @@ pub async fn prove(app: &TestApp, base: &str, csrf: &str, picks: &[(&str, &str)]
         form.push(("ship".into(), id.clone()));
         form.push((format!("serial-{id}"), serial.to_string()));
     }
-    app.client.post(format!("{base}/shipments")).form(&form).send().await.unwrap()
+    app.client
+        .post(format!("{base}/shipments"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Posts the protection form as multipart.
@@ -97,7 +121,13 @@ pub async fn post_form(app: &TestApp, url: &str, fields: &[(&str, &str)]) -> Res
 /// Walks a draft of PO-2026-0042 through shipments and password protection to the format step.
 pub async fn to_format(app: &TestApp, bundling: &str) -> (String, String) {
     let (base, csrf) = draft_for(app, "po", "PO-2026-0042").await;
-    let r = prove(app, &base, &csrf, &[("SHP-50042-1", "10001003"), ("SHP-50042-2", "10002007")]).await;
+    let r = prove(
+        app,
+        &base,
+        &csrf,
+        &[("SHP-50042-1", "10001003"), ("SHP-50042-2", "10002007")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = protect(
         app,
@@ -112,7 +142,12 @@ pub async fn to_format(app: &TestApp, bundling: &str) -> (String, String) {
         ],
     )
     .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
     (base, csrf)
 }
 
@@ -160,5 +195,9 @@ pub fn sevenz(zip: &Path, password: Option<&str>, to: &Path) {
         c.arg(format!("-p{pw}"));
     }
     let out = c.arg(zip).output().expect("7z runs");
-    assert!(out.status.success(), "7z failed: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "7z failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

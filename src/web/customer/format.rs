@@ -28,7 +28,12 @@ struct Choice {
 
 /// Which formats can carry the draft's tokens.
 async fn choices(state: &AppState, draft: &Draft) -> Result<Vec<Choice>, AppError> {
-    let ids: Vec<String> = draft.choices.shipments.iter().map(|s| s.id.clone()).collect();
+    let ids: Vec<String> = draft
+        .choices
+        .shipments
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
     let shapes = state
         .db
         .run(move |conn| tokens::shapes(conn, &ids).map_err(AppError::internal))
@@ -135,7 +140,14 @@ pub async fn save(
 
     let Ok(id) = view.format.parse::<FormatId>() else {
         view.errors.insert("format", "Choose a file format.".into());
-        return render(&state, &session, &draft, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &session,
+            &draft,
+            view,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let picked = choices(&state, &draft)
         .await?
@@ -152,8 +164,10 @@ pub async fn save(
         FormatId::PskcPassphrase => {
             let first = form.get("pskc_passphrase").unwrap_or("");
             if first != form.get("pskc_passphrase_confirm").unwrap_or("") {
-                view.errors
-                    .insert("pskc_passphrase_confirm", "The two passphrases do not match.".into());
+                view.errors.insert(
+                    "pskc_passphrase_confirm",
+                    "The two passphrases do not match.".into(),
+                );
             } else {
                 match ZipPassword::parse(SecretString::new(first.to_string())) {
                     Ok(p) => passphrase = Some(SecretString::new(p.expose().to_string())),
@@ -190,7 +204,14 @@ pub async fn save(
     }
     if !view.errors.is_empty() {
         view.format = id.as_str().into();
-        return render(&state, &session, &draft, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &session,
+            &draft,
+            view,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let mut choices = draft.choices.clone();
     choices.format = Some(id);

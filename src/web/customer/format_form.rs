@@ -93,7 +93,10 @@ impl BuilderView {
                 label: form.text(&format!("col-{i}-label")).to_string(),
                 source: form.text(&format!("col-{i}-source")).to_string(),
                 property: form.text(&format!("col-{i}-property")).to_string(),
-                fixed: form.get(&format!("col-{i}-fixed")).unwrap_or("").to_string(),
+                fixed: form
+                    .get(&format!("col-{i}-fixed"))
+                    .unwrap_or("")
+                    .to_string(),
             })
             .filter(|r| !(r.label.is_empty() && r.fixed.is_empty() && r.source == "fixed"))
             .collect();
@@ -156,8 +159,7 @@ impl BuilderView {
             header: self.header,
             secret_encoding: parse_enum::<SecretEncoding>(&self.encoding)
                 .ok_or("Choose how the secret is encoded.")?,
-            delimiter: parse_enum::<Delimiter>(&self.delimiter)
-                .ok_or("Choose the delimiter.")?,
+            delimiter: parse_enum::<Delimiter>(&self.delimiter).ok_or("Choose the delimiter.")?,
         };
         spec.validate().map_err(|e| format!("{e}."))?;
         Ok(spec)

@@ -62,7 +62,11 @@ pub async fn lookup(
         (Ok(k), Ok(n), Ok(e)) => (k, n, e),
         (k, n, e) => {
             let mut errors = BTreeMap::new();
-            for (field, err) in [("kind", k.err()), ("reference", n.err()), ("email", e.err())] {
+            for (field, err) in [
+                ("kind", k.err()),
+                ("reference", n.err()),
+                ("email", e.err()),
+            ] {
                 if let Some(message) = err {
                     errors.insert(field.to_string(), capitalise(&message));
                 }

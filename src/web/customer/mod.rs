@@ -29,9 +29,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(lookup::start_page))
         .route("/request", web::post().to(lookup::lookup))
         .route("/request/{draft}/shipments", web::get().to(shipments::page))
-        .route("/request/{draft}/shipments", web::post().to(shipments::verify))
-        .route("/request/{draft}/protection", web::get().to(protection::page))
-        .route("/request/{draft}/protection", web::post().to(protection::save))
+        .route(
+            "/request/{draft}/shipments",
+            web::post().to(shipments::verify),
+        )
+        .route(
+            "/request/{draft}/protection",
+            web::get().to(protection::page),
+        )
+        .route(
+            "/request/{draft}/protection",
+            web::post().to(protection::save),
+        )
         .route("/request/{draft}/format", web::get().to(format::page))
         .route("/request/{draft}/format", web::post().to(format::save))
         .route("/request/{draft}/review", web::get().to(review::page))
@@ -188,7 +197,10 @@ pub async fn open(
         Err(e) => return Err(Refusal::Error(AppError::internal(e))),
     };
     if draft.request_id.is_some() && step != Step::Submitted {
-        return Err(Refusal::Page(see_other(&step_url(&draft.id, Step::Submitted))));
+        return Err(Refusal::Page(see_other(&step_url(
+            &draft.id,
+            Step::Submitted,
+        ))));
     }
     if step > draft.step {
         return Err(Refusal::Page(see_other(&step_url(&draft.id, draft.step))));

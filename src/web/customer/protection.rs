@@ -147,7 +147,14 @@ pub async fn save(
             suggestion: None,
             errors,
         };
-        return render(&state, &session, &draft, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &session,
+            &draft,
+            view,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let mut password = None;
     if kind.has_password() {
@@ -209,7 +216,14 @@ pub async fn save(
             suggestion: None,
             errors,
         };
-        return render(&state, &session, &draft, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &session,
+            &draft,
+            view,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let mut choices = draft.choices.clone();
     choices.bundling = Some(bundling);

@@ -27,7 +27,12 @@ async fn order_numbers(state: &AppState, order_id: &str) -> Result<(String, Stri
 }
 
 /// What the review page and the email both show.
-fn summary_context(mut ctx: tera::Context, draft: &Draft, po: &str, invoice: &str) -> tera::Context {
+fn summary_context(
+    mut ctx: tera::Context,
+    draft: &Draft,
+    po: &str,
+    invoice: &str,
+) -> tera::Context {
     let c = &draft.choices;
     ctx.insert("po", po);
     ctx.insert("invoice", invoice);
@@ -163,6 +168,9 @@ pub async fn done(
         .await?;
     let mut ctx = context(&session, &draft, Step::Submitted);
     ctx.insert("reference", &reference);
-    ctx.insert("bundling", draft.choices.bundling.map(|b| b.as_str()).unwrap_or("one"));
+    ctx.insert(
+        "bundling",
+        draft.choices.bundling.map(|b| b.as_str()).unwrap_or("one"),
+    );
     render_status(&state, "customer/done.html", ctx, StatusCode::OK)
 }

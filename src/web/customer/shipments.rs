@@ -60,7 +60,10 @@ async fn render(
     ctx.insert("invoice", &invoice);
     ctx.insert("rows", &rows);
     ctx.insert("error", &error);
-    ctx.insert("has_errors", &(error.is_some() || rows.iter().any(|r| r.error.is_some())));
+    ctx.insert(
+        "has_errors",
+        &(error.is_some() || rows.iter().any(|r| r.error.is_some())),
+    );
     ctx.insert("limit", &state.config.serial_attempt_limit);
     render_status(state, "customer/shipments.html", ctx, status)
 }
@@ -107,7 +110,10 @@ pub async fn verify(
     session.verify(form.get("csrf"))?;
     let list = load_list(&state, &draft.order_id).await?;
     let selected = form.all("ship");
-    if let Some(foreign) = selected.iter().find(|id| !list.iter().any(|s| s.id == **id)) {
+    if let Some(foreign) = selected
+        .iter()
+        .find(|id| !list.iter().any(|s| s.id == **id))
+    {
         tracing::warn!(draft = %draft.id, shipment = %foreign, "shipment outside the order named");
         return Err(AppError::BadRequest(
             "That shipment is not part of the order you looked up.".into(),
@@ -147,8 +153,15 @@ pub async fn verify(
         let error = selected
             .is_empty()
             .then(|| "Select at least one shipment.".to_string());
-        return render(&state, &session, &draft, rows, error, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        return render(
+            &state,
+            &session,
+            &draft,
+            rows,
+            error,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let mut choices = draft.choices.clone();
     choices.shipments = proved;
