@@ -14,6 +14,15 @@ use std::process::Command;
 use support::{backends, spawn_app};
 use wizard_helpers::*;
 
+type RequestRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 type PackageRow = (
     String,
     String,
@@ -128,15 +137,7 @@ async fn password_protected_entra_csv_request_end_to_end() {
             .unwrap();
 
         let mut conn = app.db.get().unwrap();
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-        )> = requests::table
+        let rows: Vec<RequestRow> = requests::table
             .select((
                 requests::id,
                 requests::reference,
