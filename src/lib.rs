@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod mail;
 pub mod pack;
 pub mod packaging;
+pub mod request;
 pub mod storage;
 pub mod vault;
 pub mod web;

@@ -2,12 +2,12 @@
 
 pub mod assets;
 pub mod csrf;
+pub mod customer;
 pub mod error;
 pub mod links;
 pub mod mailbox;
 pub mod ops;
 pub mod security;
-pub mod start;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -63,7 +63,7 @@ impl AppState {
 
 /// Registers every route. Feature areas add their own `configure` here.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(start::start_page))
+    cfg.configure(customer::routes)
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/static/{path:.*}", web::get().to(assets::static_file))

@@ -1,0 +1,306 @@
+//! Submit: in one transaction, claims the draft, builds each package (tokens decrypted a page at
+//! a time → format writer → zip → PGP → sealed chunks), and records the request, its shipments,
+//! packages, audit row and "request received" email.
+
+use super::draft::{self, Bundling, Draft, DraftSecrets, ProtectionKind};
+use super::package::{self, PackagePlan};
+use crate::audit;
+use crate::db::schema::{customers, drafts, request_shipments, requests};
+use crate::db::{write_tx, Db, DbConnection};
+use crate::formats::FormatOptions;
+use crate::mail::outbox::{enqueue, OutgoingEmail};
+use crate::packaging::{PgpRecipient, Protection, ZipPassword};
+use crate::vault::{SecretBytes, Vault};
+use diesel::prelude::*;
+use rand::Rng;
+
+/// Why a submit did not produce a new request.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The draft was submitted before (double click, reload): here is that request's id.
+    #[error("already submitted")]
+    AlreadySubmitted,
+    /// Something the customer must fix (message for the customer, never a secret).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for SubmitError {
+    fn from(e: diesel::result::Error) -> Self {
+        SubmitError::Internal(e.into())
+    }
+}
+
+/// What a submit made.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub request_id: String,
+    pub reference: String,
+}
+
+/// Everything submit needs besides the draft.
+pub struct SubmitParams {
+    pub reference: String,
+    pub email: OutgoingEmail,
+    pub max_downloads: u32,
+    pub now: i64,
+}
+
+/// A human reference like `SP-7K3M-9Q2X` (Crockford base32: no I, L, O, U).
+pub fn new_reference() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rngs::OsRng;
+    let mut pick = || ALPHABET[rng.gen_range(0..ALPHABET.len())] as char;
+    let a: String = (0..4).map(|_| pick()).collect();
+    let b: String = (0..4).map(|_| pick()).collect();
+    format!("SP-{a}-{b}")
+}
+
+/// Builds the packages and records the request. `reader` is a second connection the token
+/// pages are read from while the transaction's connection streams package chunks.
+pub fn submit(
+    conn: &mut DbConnection,
+    db: &Db,
+    vault: &Vault,
+    draft: &Draft,
+    params: SubmitParams,
+) -> Result<Submitted, SubmitError> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut reader = db.get().map_err(|e| SubmitError::Internal(e.into()))?;
+    write_tx(conn, |conn| {
+        let claimed = diesel::update(
+            drafts::table
+                .find(&draft.id)
+                .filter(drafts::request_id.is_null()),
+        )
+        .set((
+            drafts::request_id.eq(&request_id),
+            drafts::step.eq(draft::Step::Submitted.as_str()),
+        ))
+        .execute(conn)?;
+        if claimed == 0 {
+            return Err(SubmitError::AlreadySubmitted);
+        }
+        let secrets = draft::open_secrets(conn, vault, draft).map_err(anyhow::Error::from)?;
+        let (protection, kind) = protection(draft, &secrets, params.now)?;
+        let options = format_options(draft, &secrets)?;
+        let format_id = draft
+            .choices
+            .format
+            .ok_or_else(|| SubmitError::Invalid("choose a file format first".into()))?;
+        let format = format_id.format();
+        format
+            .check_options(&options)
+            .map_err(|e| SubmitError::Invalid(e.to_string()))?;
+        insert_request(conn, draft, &request_id, &params, kind, &secrets)?;
+        for plan in plans(draft, &params.reference) {
+            package::build(
+                conn,
+                &mut reader,
+                vault,
+                &request_id,
+                &plan,
+                format,
+                &options,
+                &protection,
+                params.max_downloads,
+                params.now,
+            )?;
+        }
+        finish(conn, draft, &request_id, &params)?;
+        Ok(Submitted {
+            request_id: request_id.clone(),
+            reference: params.reference.clone(),
+        })
+    })
+}
+
+fn plans(draft: &Draft, reference: &str) -> Vec<PackagePlan> {
+    let all = &draft.choices.shipments;
+    match draft.choices.bundling.unwrap_or(Bundling::One) {
+        Bundling::One => vec![PackagePlan {
+            name: reference.to_string(),
+            shipments: all
+                .iter()
+                .map(|s| (s.id.clone(), s.number.clone()))
+                .collect(),
+        }],
+        Bundling::PerShipment => all
+            .iter()
+            .map(|s| PackagePlan {
+                name: format!("{reference}_{}", s.number),
+                shipments: vec![(s.id.clone(), s.number.clone())],
+            })
+            .collect(),
+    }
+}
+
+fn protection(
+    draft: &Draft,
+    secrets: &DraftSecrets,
+    now: i64,
+) -> Result<(Protection, ProtectionKind), SubmitError> {
+    let kind = draft
+        .choices
+        .protection
+        .ok_or_else(|| SubmitError::Invalid("choose how the file is protected first".into()))?;
+    let password = if kind.has_password() {
+        let raw = secrets
+            .zip_password()
+            .ok_or_else(|| SubmitError::Invalid("enter the file password again".into()))?;
+        Some(ZipPassword::parse(raw).map_err(|e| SubmitError::Invalid(e.to_string()))?)
+    } else {
+        None
+    };
+    let recipient = if kind.has_pgp() {
+        let pgp = draft
+            .choices
+            .pgp
+            .as_ref()
+            .ok_or_else(|| SubmitError::Invalid("add your PGP public key again".into()))?;
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0) as u64);
+        Some(
+            PgpRecipient::parse_at(pgp.armored.as_bytes(), at)
+                .map_err(|e| SubmitError::Invalid(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let p = match (password, recipient) {
+        (Some(password), Some(recipient)) => Protection::Both {
+            password,
+            recipient,
+        },
+        (Some(pw), None) => Protection::PasswordOnly(pw),
+        (None, Some(r)) => Protection::PgpOnly(r),
+        (None, None) => return Err(SubmitError::Invalid("choose a protection".into())),
+    };
+    Ok((p, kind))
+}
+
+fn format_options(draft: &Draft, secrets: &DraftSecrets) -> Result<FormatOptions, SubmitError> {
+    let pskc_key = match secrets.pskc_key_hex() {
+        Some(h) => Some(SecretBytes::new(hex::decode(h.expose()).map_err(|_| {
+            SubmitError::Invalid("the PSKC pre-shared key must be 32 hex characters".into())
+        })?)),
+        None => None,
+    };
+    Ok(FormatOptions {
+        pskc_key,
+        pskc_passphrase: secrets.pskc_passphrase(),
+        custom_csv: draft.choices.custom_csv.clone(),
+        ..FormatOptions::default()
+    })
+}
+
+/// Argon2id hash (PHC string) of the download password.
+fn hash_password(password: &str) -> anyhow::Result<String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
+}
+
+/// The secret-free summary of the format the staff pages and emails show.
+pub fn format_summary(draft: &Draft) -> serde_json::Value {
+    let id = draft.choices.format;
+    serde_json::json!({
+        "format": id.map(|f| f.as_str()),
+        "name": id.map(|f| f.format().name),
+        "custom_csv": draft.choices.custom_csv,
+    })
+}
+
+fn insert_request(
+    conn: &mut DbConnection,
+    draft: &Draft,
+    request_id: &str,
+    params: &SubmitParams,
+    kind: ProtectionKind,
+    secrets: &DraftSecrets,
+) -> Result<(), SubmitError> {
+    let password_hash = match secrets.zip_password() {
+        Some(pw) if kind.has_password() => Some(hash_password(pw.expose())?),
+        _ => None,
+    };
+    let pgp = draft.choices.pgp.as_ref().filter(|_| kind.has_pgp());
+    diesel::insert_into(requests::table)
+        .values((
+            requests::id.eq(request_id),
+            requests::reference.eq(&params.reference),
+            requests::draft_id.eq(&draft.id),
+            requests::customer_id.eq(&draft.customer_id),
+            requests::order_id.eq(&draft.order_id),
+            requests::requester_email.eq(&draft.requester_email),
+            requests::client_ip.eq(&draft.client_ip),
+            requests::state.eq("pending_review"),
+            requests::format_id.eq(draft.choices.format.map(|f| f.as_str()).unwrap_or("")),
+            requests::format_summary.eq(format_summary(draft).to_string()),
+            requests::bundling.eq(draft.choices.bundling.unwrap_or(Bundling::One).as_str()),
+            requests::protection.eq(kind.as_str()),
+            requests::pgp_fingerprint.eq(pgp.map(|p| p.fingerprint.clone())),
+            requests::pgp_user_ids.eq(pgp.map(|p| serde_json::json!(p.user_ids).to_string())),
+            requests::password_hash.eq(password_hash),
+            requests::created_at.eq(params.now),
+        ))
+        .execute(conn)?;
+    for s in &draft.choices.shipments {
+        diesel::insert_into(request_shipments::table)
+            .values((
+                request_shipments::request_id.eq(request_id),
+                request_shipments::shipment_id.eq(&s.id),
+                request_shipments::proved_serial.eq(&s.serial),
+            ))
+            .execute(conn)?;
+    }
+    if let Some(p) = pgp {
+        diesel::update(customers::table.find(&draft.customer_id))
+            .set((
+                customers::saved_pgp_key.eq(&p.armored),
+                customers::saved_pgp_fingerprint.eq(&p.fingerprint),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn finish(
+    conn: &mut DbConnection,
+    draft: &Draft,
+    request_id: &str,
+    params: &SubmitParams,
+) -> Result<(), SubmitError> {
+    let mut email = params.email.clone();
+    email.request_id = Some(request_id.to_string());
+    enqueue(conn, &email, params.now)?;
+    let actor = format!("customer:{}", draft.requester_email);
+    let subject = format!("request:{}", params.reference);
+    let numbers: Vec<&str> = draft
+        .choices
+        .shipments
+        .iter()
+        .map(|s| s.number.as_str())
+        .collect();
+    let details = format!(
+        "submitted for review; shipments {}; format {}",
+        numbers.join(", "),
+        draft.choices.format.map(|f| f.as_str()).unwrap_or("")
+    );
+    audit::record(
+        conn,
+        &audit::Entry {
+            actor: &actor,
+            action: "request.submitted",
+            subject: &subject,
+            client_ip: &draft.client_ip,
+            details: &details,
+        },
+        params.now,
+    )?;
+    draft::destroy_secrets(conn, draft)?;
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Step 0: the start page's lookup form and `POST /request`. Every failed lookup gives one
+//! answer: same status, same page, padded to the same minimum time.
+
+use super::fields::Fields;
+use super::{render_status, see_other, Session};
+use crate::domain::{BusinessEmail, OrderNumber, ReferenceKind};
+use crate::request::draft::{self, NewDraft};
+use crate::request::{lookup, rate_limit};
+use crate::web::security::client_ip;
+use crate::web::{AppError, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Every failed lookup takes at least this long, so timing does not tell the cases apart.
+const FAILURE_FLOOR: Duration = Duration::from_millis(350);
+
+fn start_context(session: &Session) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("csrf", &session.csrf());
+    ctx.insert("kind", "po");
+    ctx.insert("reference", "");
+    ctx.insert("email", "");
+    ctx.insert("errors", &BTreeMap::<String, String>::new());
+    ctx.insert("not_found", &false);
+    ctx
+}
+
+/// `GET /`: the start page with the lookup form (and a session cookie for a new browser).
+pub async fn start_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let session = Session::of(&req);
+    let mut resp = state.render("start.html", start_context(&session))?;
+    session.attach(&state, &mut resp);
+    Ok(resp)
+}
+
+enum Outcome {
+    Limited,
+    NotFound,
+    Found(String),
+}
+
+/// `POST /request`: rate limits, then the lookup; on success a draft and a redirect.
+pub async fn lookup(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let started = Instant::now();
+    let session = Session::of(&req);
+    let form = Fields(form.into_inner());
+    session.verify(form.get("csrf"))?;
+
+    let kind = ReferenceKind::parse(form.text("kind"));
+    let number = OrderNumber::parse(form.text("reference"));
+    let email = BusinessEmail::parse(form.text("email"));
+    let (kind, number, email) = match (kind, number, email) {
+        (Ok(k), Ok(n), Ok(e)) => (k, n, e),
+        (k, n, e) => {
+            let mut errors = BTreeMap::new();
+            for (field, err) in [
+                ("kind", k.err()),
+                ("reference", n.err()),
+                ("email", e.err()),
+            ] {
+                if let Some(message) = err {
+                    errors.insert(field.to_string(), capitalise(&message));
+                }
+            }
+            let mut ctx = start_context(&session);
+            ctx.insert("kind", form.text("kind"));
+            ctx.insert("reference", form.text("reference"));
+            ctx.insert("email", form.text("email"));
+            ctx.insert("errors", &errors);
+            return render_status(&state, "start.html", ctx, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+
+    let ip = client_ip(&req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    let (per_ip, per_ref) = (
+        state.config.lookups_per_ip_per_hour,
+        state.config.lookups_per_reference_per_hour,
+    );
+    let session_hash = session.hash();
+    let outcome = state
+        .db
+        .run(move |conn| -> Result<Outcome, AppError> {
+            let ip_ok = rate_limit::hit(
+                conn,
+                &rate_limit::ip_bucket(&ip),
+                per_ip,
+                rate_limit::HOUR,
+                now,
+            )?;
+            let ref_ok = rate_limit::hit(
+                conn,
+                &rate_limit::reference_bucket(kind.as_str(), number.as_str()),
+                per_ref,
+                rate_limit::HOUR,
+                now,
+            )?;
+            if !(ip_ok && ref_ok) {
+                return Ok(Outcome::Limited);
+            }
+            let Some(found) = lookup::find_order(conn, kind, &number, &email)? else {
+                return Ok(Outcome::NotFound);
+            };
+            draft::purge_expired(conn, now)?;
+            let id = draft::create(
+                conn,
+                &NewDraft {
+                    session_hash: &session_hash,
+                    customer_id: &found.customer_id,
+                    order_id: &found.order_id,
+                    requester_email: email.as_str(),
+                    client_ip: &ip,
+                },
+                now,
+            )?;
+            Ok(Outcome::Found(id))
+        })
+        .await?;
+    match outcome {
+        Outcome::Found(id) => Ok(see_other(&format!("/request/{id}/shipments"))),
+        Outcome::Limited => render_status(
+            &state,
+            "customer/too_many.html",
+            tera::Context::new(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Outcome::NotFound => {
+            if let Some(left) = FAILURE_FLOOR.checked_sub(started.elapsed()) {
+                tokio::time::sleep(left).await;
+            }
+            let mut ctx = start_context(&session);
+            ctx.insert("not_found", &true);
+            render_status(&state, "start.html", ctx, StatusCode::NOT_FOUND)
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
+        None => String::new(),
+    }
+}

@@ -1,0 +1,219 @@
+//! The customer's request wizard in the browser: lookup, shipments, protection, format,
+//! review and submit. Handlers are thin: parse the form, call `crate::request`, render.
+//!
+//! State lives on the server in a draft row named by a random id in the URL and bound to the
+//! browser's session cookie (`sp_customer`, a random value the database knows only as its
+//! SHA-256). The CSRF token of every form is derived from that session value.
+
+mod fields;
+mod format;
+mod format_form;
+mod lookup;
+mod multipart;
+mod protection;
+mod review;
+mod shipments;
+
+use super::{csrf, AppError, AppState};
+use crate::request::draft::{self, DraftError};
+use crate::request::{Draft, Step};
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Name of the customer's session cookie.
+pub const SESSION_COOKIE: &str = "sp_customer";
+
+/// Registers the wizard's routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(lookup::start_page))
+        .route("/request", web::post().to(lookup::lookup))
+        .route("/request/{draft}/shipments", web::get().to(shipments::page))
+        .route(
+            "/request/{draft}/shipments",
+            web::post().to(shipments::verify),
+        )
+        .route(
+            "/request/{draft}/protection",
+            web::get().to(protection::page),
+        )
+        .route(
+            "/request/{draft}/protection",
+            web::post().to(protection::save),
+        )
+        .route("/request/{draft}/format", web::get().to(format::page))
+        .route("/request/{draft}/format", web::post().to(format::save))
+        .route("/request/{draft}/review", web::get().to(review::page))
+        .route("/request/{draft}/submit", web::post().to(review::submit))
+        .route("/request/{draft}/done", web::get().to(review::done));
+}
+
+/// The browser's session: the cookie's value, and whether it has to be set on this response.
+pub struct Session {
+    value: String,
+    is_new: bool,
+}
+
+impl Session {
+    /// The session the request's cookie names, or a fresh one.
+    pub fn of(req: &HttpRequest) -> Session {
+        match req.cookie(SESSION_COOKIE) {
+            Some(c) if c.value().starts_with("sp_cs_") && c.value().len() > 40 => Session {
+                value: c.value().to_string(),
+                is_new: false,
+            },
+            _ => Session {
+                value: csrf::random_token("sp_cs_"),
+                is_new: true,
+            },
+        }
+    }
+
+    /// What the database stores: SHA-256 of the cookie value.
+    pub fn hash(&self) -> String {
+        csrf::token_hash(&self.value)
+    }
+
+    /// The CSRF token of this session's forms.
+    pub fn csrf(&self) -> String {
+        csrf::token_hash(&format!("csrf:{}", self.value))
+    }
+
+    /// Checks a submitted form's CSRF token; a new session has none to match.
+    pub fn verify(&self, submitted: Option<&str>) -> Result<(), AppError> {
+        if self.is_new {
+            return Err(AppError::Csrf);
+        }
+        csrf::verify(&self.csrf(), submitted)
+    }
+
+    /// Sets the cookie on `resp` when the session is new.
+    pub fn attach(&self, state: &AppState, resp: &mut HttpResponse) {
+        if self.is_new {
+            let cookie: Cookie<'static> =
+                csrf::session_cookie(SESSION_COOKIE, self.value.clone(), &state.config);
+            let _ = resp.add_cookie(&cookie);
+        }
+    }
+}
+
+/// A 303 to `location`.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// URL of a draft's step page.
+pub fn step_url(draft_id: &str, step: Step) -> String {
+    match step {
+        Step::Submitted => format!("/request/{draft_id}/done"),
+        s => format!("/request/{draft_id}/{}", s.as_str()),
+    }
+}
+
+/// Renders `template` with `status`.
+pub fn render_status(
+    state: &AppState,
+    template: &str,
+    ctx: tera::Context,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut resp = state.render(template, ctx)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+/// A context with what every wizard page shows.
+pub fn context(session: &Session, draft: &Draft, step: Step) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert("csrf", &session.csrf());
+    ctx.insert("draft_id", &draft.id);
+    ctx.insert("step", step.as_str());
+    ctx.insert("reached", draft.step.as_str());
+    ctx.insert("requester_email", &draft.requester_email);
+    let steps: Vec<serde_json::Value> = [
+        (Step::Shipments, "Shipments"),
+        (Step::Protection, "Protection"),
+        (Step::Format, "Format"),
+        (Step::Review, "Review"),
+    ]
+    .iter()
+    .map(|(s, label)| {
+        let open = *s <= draft.step && draft.step != Step::Submitted;
+        serde_json::json!({
+            "label": label,
+            "current": *s == step,
+            "href": open.then(|| step_url(&draft.id, *s)),
+        })
+    })
+    .collect();
+    ctx.insert("steps", &steps);
+    ctx
+}
+
+/// Why a wizard page cannot be shown for this draft.
+pub enum Refusal {
+    Page(HttpResponse),
+    Error(AppError),
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+impl Refusal {
+    pub fn into_response(self) -> Result<HttpResponse, AppError> {
+        match self {
+            Refusal::Page(r) => Ok(r),
+            Refusal::Error(e) => Err(e),
+        }
+    }
+}
+
+/// Loads the draft for this session and checks it may open `step`: another browser's or an
+/// expired draft gets the "start again" page; a step not yet reached goes back to the furthest
+/// one reached; a submitted draft goes to its confirmation.
+pub async fn open(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    draft_id: &str,
+    step: Step,
+) -> Result<(Session, Draft), Refusal> {
+    let session = Session::of(req);
+    let id = draft_id.to_string();
+    let hash = session.hash();
+    let now = state.clock.now();
+    let loaded = state
+        .db
+        .run(move |conn| Ok::<_, AppError>(draft::load(conn, &id, &hash, now)))
+        .await?;
+    let draft = match loaded {
+        Ok(d) => d,
+        Err(DraftError::Gone) => return Err(Refusal::Page(gone(state)?)),
+        Err(e) => return Err(Refusal::Error(AppError::internal(e))),
+    };
+    if draft.request_id.is_some() && step != Step::Submitted {
+        return Err(Refusal::Page(see_other(&step_url(
+            &draft.id,
+            Step::Submitted,
+        ))));
+    }
+    if step > draft.step {
+        return Err(Refusal::Page(see_other(&step_url(&draft.id, draft.step))));
+    }
+    Ok((session, draft))
+}
+
+/// The page for an expired, unknown or foreign draft.
+pub fn gone(state: &AppState) -> Result<HttpResponse, AppError> {
+    render_status(
+        state,
+        "customer/gone.html",
+        tera::Context::new(),
+        StatusCode::NOT_FOUND,
+    )
+}

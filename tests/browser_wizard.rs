@@ -1,0 +1,221 @@
+//! One end-to-end walk through the wizard in headless Chromium (driven by chromedriver via
+//! fantoccini), from the start page to the confirmation page, then the request in the database.
+
+mod support;
+mod wizard_helpers;
+
+use diesel::prelude::*;
+use fantoccini::{ClientBuilder, Locator};
+use seedport::db::schema::{packages, requests};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use support::{spawn_app, Backend};
+use wizard_helpers::PASSWORD;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn customer_walks_the_wizard_in_a_real_browser() {
+    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+        if std::env::var_os("CI").is_none() {
+            eprintln!("\n!!! SKIPPING browser_wizard: {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver) !!!\n");
+            return;
+        }
+        panic!("CI must have chromium and chromedriver installed");
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                    "--disable-background-networking", "--no-first-run",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }))
+        .unwrap();
+    let mut client = None;
+    for _ in 0..50 {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let c = client.expect("chromedriver did not start");
+
+    c.goto(&app.base_url).await.unwrap();
+    c.find(Locator::Css("#kind-po"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#reference"))
+        .await
+        .unwrap()
+        .send_keys("PO-2026-0042")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("it-admin@acme.example")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/request'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Shipments: both preselected; type one serial each.
+    c.wait()
+        .for_element(Locator::Css("input[name^='serial-']"))
+        .await
+        .unwrap();
+    let serials = c
+        .find_all(Locator::Css("input[name^='serial-']"))
+        .await
+        .unwrap();
+    assert_eq!(serials.len(), 2);
+    serials[0].send_keys("10001010").await.unwrap();
+    serials[1].send_keys("10002010").await.unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Protection: password only, suggested passphrase is not needed; type our own.
+    c.wait()
+        .for_element(Locator::Css("#prot-password"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#prot-password"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password_confirm"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css(".actions button[value=continue]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Format: Duo CSV; the PSKC and custom CSV options are hidden by the script.
+    c.wait()
+        .for_element(Locator::Css("#format-duo-csv"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#format-duo-csv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let custom = c.find(Locator::Css("#opt-custom-csv")).await.unwrap();
+    assert!(
+        !custom.is_displayed().await.unwrap(),
+        "script hides other formats' options"
+    );
+    c.find(Locator::Css(".actions button[value=continue]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Review, then submit.
+    c.wait()
+        .for_element(Locator::XPath("//h1[contains(., 'Check your request')]"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/submit'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let reference = c
+        .wait()
+        .for_element(Locator::Css("#reference"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(reference.starts_with("SP-"), "{reference}");
+    c.close().await.unwrap();
+
+    let mut conn = app.db.get().unwrap();
+    let (id, format_id, state): (String, String, String) = requests::table
+        .filter(requests::reference.eq(&reference))
+        .select((requests::id, requests::format_id, requests::state))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(
+        (format_id.as_str(), state.as_str()),
+        ("duo-csv", "pending_review")
+    );
+    let pkgs: Vec<(String, i64)> = packages::table
+        .filter(packages::request_id.eq(&id))
+        .select((packages::file_name, packages::token_count))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(pkgs, vec![(format!("{reference}.zip"), 50)]);
+}
