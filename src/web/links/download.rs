@@ -63,6 +63,7 @@ fn download_page(
     context.insert("downloads_left", &(p.max_downloads - p.downloads).max(0));
     context.insert("needs_password", &found.request.password_hash.is_some());
     context.insert("reference", &found.request.reference);
+    context.insert("entra", &found.request.format_id.starts_with("entra"));
     context.insert("csrf", &csrf);
     context.insert("error", &error);
     render_page(state, "links/download.html", context, status, cookie)
