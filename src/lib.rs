@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod import;
 pub mod mail;
+pub mod staff;
 pub mod storage;
 pub mod vault;
 pub mod web;

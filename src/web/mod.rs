@@ -5,6 +5,7 @@ pub mod csrf;
 pub mod error;
 pub mod ops;
 pub mod security;
+pub mod staff;
 pub mod start;
 
 use crate::clock::Clock;
@@ -64,7 +65,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(start::start_page))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
-        .route("/static/{path:.*}", web::get().to(assets::static_file));
+        .route("/static/{path:.*}", web::get().to(assets::static_file))
+        .configure(staff::configure);
 }
 
 /// Starts the HTTP server on `listener` and returns it running (await it to serve).
