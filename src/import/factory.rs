@@ -165,7 +165,7 @@ fn parse_csv(text: &str, overrides: &TokenOverrides) -> Result<Vec<Token>, Vec<P
 /// for a seed (40, 64, 128) or a digit Base32 never uses (0, 1, 8, 9). Base32 otherwise.
 fn detect_encoding(rows: &[(usize, &str)]) -> SecretEncoding {
     let looks_hex = |secret: &str| {
-        secret.len() % 2 == 0
+        secret.len().is_multiple_of(2)
             && secret.bytes().all(|b| b.is_ascii_hexdigit())
             && (matches!(secret.len(), 40 | 64 | 128)
                 || secret

@@ -60,11 +60,17 @@ pub fn parse(text: &str, overrides: &TokenOverrides) -> Result<Vec<Token>, Vec<P
             }
         };
         match event {
+            // After a tag is read the position is its end, which is on the tag's own line;
+            // before, it may still be on the previous line (whitespace is trimmed).
             Event::Start(e) => {
-                on_open(&e, &mut current, &mut saw_container, line_of(text, offset));
+                let line = line_of(text, reader.buffer_position() as usize);
+                on_open(&e, &mut current, &mut saw_container, line);
                 path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
             }
-            Event::Empty(e) => on_open(&e, &mut current, &mut saw_container, line_of(text, offset)),
+            Event::Empty(e) => {
+                let line = line_of(text, reader.buffer_position() as usize);
+                on_open(&e, &mut current, &mut saw_container, line);
+            }
             Event::Text(t) => {
                 let value = t
                     .unescape()

@@ -107,13 +107,14 @@ pub struct TestApp {
 
 /// A config for tests: demo data loaded, data folder inside the test's temp folder.
 pub fn test_config(test_db: &TestDb) -> Config {
-    let mut config = Config::default();
-    config.mode = Mode::Demo;
-    config.database_url = test_db.url.clone();
-    config.data_dir = test_db.dir.path().join("var");
-    config.db_pool_size = 4;
-    config.workers = 2;
-    config
+    Config {
+        mode: Mode::Demo,
+        database_url: test_db.url.clone(),
+        data_dir: test_db.dir.path().join("var"),
+        db_pool_size: 4,
+        workers: 2,
+        ..Config::default()
+    }
 }
 
 /// Starts the app on a free port with demo data, against a fresh database.
