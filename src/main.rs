@@ -138,7 +138,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: AuditCommand::Verify,
         } => {
             let db = seedport::app::open_database(&config)?;
-            seedport::staff::cli::audit_verify(&mut db.get()?)
+            let mut conn = db.get()?;
+            seedport::staff::cli::audit_verify(&mut conn)
         }
         Command::Keys {
             action: KeysCommand::Rotate { new_key_file },

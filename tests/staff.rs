@@ -148,7 +148,8 @@ fn create_request(app: &TestApp) -> String {
             requests::client_ip.eq("192.0.2.7"),
             requests::state.eq("pending_review"),
             requests::format_id.eq("csv-custom"),
-            requests::format_summary.eq(r#"{"columns":["serial","secret_base32"],"delimiter":";"}"#),
+            requests::format_summary
+                .eq(r#"{"columns":["serial","secret_base32"],"delimiter":";"}"#),
             requests::bundling.eq("one_file"),
             requests::protection.eq("password"),
             requests::created_at.eq(app.clock.now() - 3600),
@@ -194,9 +195,18 @@ async fn sign_in_happy_path_wrong_password_wrong_and_replayed_code() {
         let app = spawn_app(backend).await;
         let secret = add_staff(&app, "ann@vendor.example", Role::Reviewer);
         let b = Browser::new(&app);
-        assert_eq!(b.get("/staff/requests").await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            b.get("/staff/requests").await.status(),
+            StatusCode::SEE_OTHER
+        );
 
-        let wrong = b.sign_in("ann@vendor.example", "not the password", &code(&app, &secret)).await;
+        let wrong = b
+            .sign_in(
+                "ann@vendor.example",
+                "not the password",
+                &code(&app, &secret),
+            )
+            .await;
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "{backend:?}");
         let generic = wrong.text().await.unwrap();
         assert!(generic.contains("Sign-in failed"), "{generic}");
@@ -219,14 +229,29 @@ async fn sign_in_happy_path_wrong_password_wrong_and_replayed_code() {
         // The same code again, from another browser, is refused.
         let other = Browser::new(&app);
         let replay = other.sign_in("ann@vendor.example", PASSWORD, &good).await;
-        assert_eq!(replay.status(), StatusCode::UNAUTHORIZED, "{backend:?}: replay");
+        assert_eq!(
+            replay.status(),
+            StatusCode::UNAUTHORIZED,
+            "{backend:?}: replay"
+        );
         app.clock.advance(totp::STEP);
-        let next = other.sign_in("ann@vendor.example", PASSWORD, &code(&app, &secret)).await;
+        let next = other
+            .sign_in("ann@vendor.example", PASSWORD, &code(&app, &secret))
+            .await;
         assert_eq!(next.status(), StatusCode::SEE_OTHER);
 
         let actions = audit_actions(&app);
-        assert_eq!(actions.iter().filter(|a| *a == "staff.sign_in_failed").count(), 4);
-        assert_eq!(actions.iter().filter(|a| *a == "staff.signed_in").count(), 2);
+        assert_eq!(
+            actions
+                .iter()
+                .filter(|a| *a == "staff.sign_in_failed")
+                .count(),
+            4
+        );
+        assert_eq!(
+            actions.iter().filter(|a| *a == "staff.signed_in").count(),
+            2
+        );
     }
 }
 
@@ -237,18 +262,34 @@ async fn lockout_after_five_failures_and_its_end() {
         let secret = add_staff(&app, "bob@vendor.example", Role::Reviewer);
         let b = Browser::new(&app);
         for _ in 0..5 {
-            let r = b.sign_in("bob@vendor.example", "wrong wrong wrong", "123456").await;
+            let r = b
+                .sign_in("bob@vendor.example", "wrong wrong wrong", "123456")
+                .await;
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         }
-        let locked = b.sign_in("bob@vendor.example", PASSWORD, &code(&app, &secret)).await;
-        assert_eq!(locked.status(), StatusCode::UNAUTHORIZED, "{backend:?}: locked");
+        let locked = b
+            .sign_in("bob@vendor.example", PASSWORD, &code(&app, &secret))
+            .await;
+        assert_eq!(
+            locked.status(),
+            StatusCode::UNAUTHORIZED,
+            "{backend:?}: locked"
+        );
         assert!(locked.text().await.unwrap().contains("Sign-in failed"));
         app.clock.advance(14 * 60);
-        let still = b.sign_in("bob@vendor.example", PASSWORD, &code(&app, &secret)).await;
+        let still = b
+            .sign_in("bob@vendor.example", PASSWORD, &code(&app, &secret))
+            .await;
         assert_eq!(still.status(), StatusCode::UNAUTHORIZED);
         app.clock.advance(2 * 60);
-        let open = b.sign_in("bob@vendor.example", PASSWORD, &code(&app, &secret)).await;
-        assert_eq!(open.status(), StatusCode::SEE_OTHER, "{backend:?}: lock ended");
+        let open = b
+            .sign_in("bob@vendor.example", PASSWORD, &code(&app, &secret))
+            .await;
+        assert_eq!(
+            open.status(),
+            StatusCode::SEE_OTHER,
+            "{backend:?}: lock ended"
+        );
         assert!(audit_actions(&app).contains(&"staff.locked".to_string()));
     }
 }
@@ -261,47 +302,73 @@ async fn session_is_renewed_at_sign_in_times_out_and_logs_out() {
         let b = Browser::new(&app);
         b.get("/staff/login").await;
         let before = b.cookie().expect("pre-login cookie");
-        let r = b.sign_in("cat@vendor.example", PASSWORD, &code(&app, &secret)).await;
+        let r = b
+            .sign_in("cat@vendor.example", PASSWORD, &code(&app, &secret))
+            .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let after = b.cookie().expect("session cookie");
         assert_ne!(before, after, "{backend:?}: session id renewed");
         // The pre-login cookie opens nothing.
         let planted = Browser::new(&app);
-        planted
-            .jar
-            .add_cookie_str(&format!("sp_staff={before}; Path=/"), &app.base_url.parse().unwrap());
-        assert_eq!(planted.get("/staff/requests").await.status(), StatusCode::SEE_OTHER);
+        planted.jar.add_cookie_str(
+            &format!("sp_staff={before}; Path=/"),
+            &app.base_url.parse().unwrap(),
+        );
+        assert_eq!(
+            planted.get("/staff/requests").await.status(),
+            StatusCode::SEE_OTHER
+        );
         // Signing in again in the same browser kills the previous session.
         app.clock.advance(totp::STEP);
-        let again = b.sign_in("cat@vendor.example", PASSWORD, &code(&app, &secret)).await;
+        let again = b
+            .sign_in("cat@vendor.example", PASSWORD, &code(&app, &secret))
+            .await;
         assert_eq!(again.status(), StatusCode::SEE_OTHER);
         let stolen = Browser::new(&app);
-        stolen
-            .jar
-            .add_cookie_str(&format!("sp_staff={after}; Path=/"), &app.base_url.parse().unwrap());
-        assert_eq!(stolen.get("/staff/requests").await.status(), StatusCode::SEE_OTHER);
+        stolen.jar.add_cookie_str(
+            &format!("sp_staff={after}; Path=/"),
+            &app.base_url.parse().unwrap(),
+        );
+        assert_eq!(
+            stolen.get("/staff/requests").await.status(),
+            StatusCode::SEE_OTHER
+        );
 
         // Idle timeout: 29 minutes apart is fine, 31 is not.
         app.clock.advance(29 * 60);
-        assert_eq!(b.get("/staff/requests").await.status(), StatusCode::OK, "{backend:?}");
+        assert_eq!(
+            b.get("/staff/requests").await.status(),
+            StatusCode::OK,
+            "{backend:?}"
+        );
         app.clock.advance(31 * 60);
         let idle = b.get("/staff/requests").await;
-        assert_eq!(idle.status(), StatusCode::SEE_OTHER, "{backend:?}: idle timeout");
+        assert_eq!(
+            idle.status(),
+            StatusCode::SEE_OTHER,
+            "{backend:?}: idle timeout"
+        );
         assert_eq!(idle.headers()["location"], "/staff/login");
 
         // Logout ends the session on the server.
         app.clock.advance(totp::STEP);
-        let r = b.sign_in("cat@vendor.example", PASSWORD, &code(&app, &secret)).await;
+        let r = b
+            .sign_in("cat@vendor.example", PASSWORD, &code(&app, &secret))
+            .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let session = b.cookie().unwrap();
         let csrf = b.csrf("/staff/requests").await;
         let out = b.post("/staff/logout", &[("csrf", &csrf)]).await;
         assert_eq!(out.status(), StatusCode::SEE_OTHER);
         let replayed = Browser::new(&app);
-        replayed
-            .jar
-            .add_cookie_str(&format!("sp_staff={session}; Path=/"), &app.base_url.parse().unwrap());
-        assert_eq!(replayed.get("/staff/requests").await.status(), StatusCode::SEE_OTHER);
+        replayed.jar.add_cookie_str(
+            &format!("sp_staff={session}; Path=/"),
+            &app.base_url.parse().unwrap(),
+        );
+        assert_eq!(
+            replayed.get("/staff/requests").await.status(),
+            StatusCode::SEE_OTHER
+        );
         assert!(audit_actions(&app).contains(&"staff.signed_out".to_string()));
     }
 }
@@ -315,35 +382,62 @@ async fn roles_and_csrf() {
         let reviewer = signed_in(&app, "rev@vendor.example", &rev).await;
         let admin = signed_in(&app, "adm@vendor.example", &adm).await;
         for path in ["/staff/import", "/staff/audit"] {
-            assert_eq!(reviewer.get(path).await.status(), StatusCode::FORBIDDEN, "{path}");
+            assert_eq!(
+                reviewer.get(path).await.status(),
+                StatusCode::FORBIDDEN,
+                "{path}"
+            );
             assert_eq!(admin.get(path).await.status(), StatusCode::OK, "{path}");
         }
         let audit = admin.get("/staff/audit").await.text().await.unwrap();
         assert!(audit.contains("staff.signed_in") && audit.contains("127.0.0.1"));
         assert_eq!(reviewer.get("/staff/orders").await.status(), StatusCode::OK);
-        let search = reviewer.get("/staff/orders?q=10001005").await.text().await.unwrap();
+        let search = reviewer
+            .get("/staff/orders?q=10001005")
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(search.contains("PO-2026-0042") && !search.contains("PO-2026-0077"));
 
         let id = create_request(&app);
         let path = format!("/staff/requests/{id}/reject");
         let none = reviewer.post(&path, &[("reason", "no")]).await;
-        assert_eq!(none.status(), StatusCode::FORBIDDEN, "{backend:?}: missing CSRF");
+        assert_eq!(
+            none.status(),
+            StatusCode::FORBIDDEN,
+            "{backend:?}: missing CSRF"
+        );
         let wrong = reviewer
             .post(&path, &[("reason", "no"), ("csrf", "sp_csrf_forged")])
             .await;
-        assert_eq!(wrong.status(), StatusCode::FORBIDDEN, "{backend:?}: wrong CSRF");
+        assert_eq!(
+            wrong.status(),
+            StatusCode::FORBIDDEN,
+            "{backend:?}: wrong CSRF"
+        );
         // The admin's token is not the reviewer's.
         let admins = admin.csrf("/staff/requests").await;
-        let crossed = reviewer.post(&path, &[("reason", "no"), ("csrf", &admins)]).await;
+        let crossed = reviewer
+            .post(&path, &[("reason", "no"), ("csrf", &admins)])
+            .await;
         assert_eq!(crossed.status(), StatusCode::FORBIDDEN);
         let login = Browser::new(&app);
         let r = login
             .post(
                 "/staff/login",
-                &[("email", "rev@vendor.example"), ("password", PASSWORD), ("code", "123456")],
+                &[
+                    ("email", "rev@vendor.example"),
+                    ("password", PASSWORD),
+                    ("code", "123456"),
+                ],
             )
             .await;
-        assert_eq!(r.status(), StatusCode::FORBIDDEN, "sign-in form needs CSRF too");
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "sign-in form needs CSRF too"
+        );
         assert_eq!(request_state(&app, &id).0, "pending_review");
     }
 }
@@ -356,9 +450,26 @@ async fn detail_and_reject_with_and_without_a_reason() {
         let b = signed_in(&app, "rev@vendor.example", &secret).await;
         let id = create_request(&app);
         let queue = b.get("/staff/requests").await.text().await.unwrap();
-        assert!(queue.contains(&id) && queue.contains("1 h 0 min"), "{queue}");
-        let page = b.get(&format!("/staff/requests/{id}")).await.text().await.unwrap();
-        for expected in ["Acme Corporation", "PO-2026-0042", "INV-10042", "192.0.2.7", "SHP-50042-1", "10001001", "SafeID/Classic ×25", "secret_base32"] {
+        assert!(
+            queue.contains(&id) && queue.contains("1 h 0 min"),
+            "{queue}"
+        );
+        let page = b
+            .get(&format!("/staff/requests/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        for expected in [
+            "Acme Corporation",
+            "PO-2026-0042",
+            "INV-10042",
+            "192.0.2.7",
+            "SHP-50042-1",
+            "10001001",
+            "Classic ×25",
+            "secret_base32",
+        ] {
             assert!(page.contains(expected), "{expected} missing");
         }
         let csrf = hidden_csrf(&page);
@@ -368,15 +479,32 @@ async fn detail_and_reject_with_and_without_a_reason() {
         assert!(empty.text().await.unwrap().contains("Give the reason"));
         assert_eq!(request_state(&app, &id).0, "pending_review");
         let done = b
-            .post(&path, &[("csrf", &csrf), ("reason", "The serial does not match our records.")])
+            .post(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("reason", "The serial does not match our records."),
+                ],
+            )
             .await;
         assert_eq!(done.status(), StatusCode::SEE_OTHER, "{backend:?}");
         let (state, by, reason) = request_state(&app, &id);
         assert_eq!(state, "rejected");
         assert_eq!(by.as_deref(), Some("staff:rev@vendor.example"));
-        assert_eq!(reason.as_deref(), Some("The serial does not match our records."));
-        let page = b.get(&format!("/staff/requests/{id}")).await.text().await.unwrap();
-        assert!(page.contains("request.rejected"), "history shows the decision");
+        assert_eq!(
+            reason.as_deref(),
+            Some("The serial does not match our records.")
+        );
+        let page = b
+            .get(&format!("/staff/requests/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("request.rejected"),
+            "history shows the decision"
+        );
     }
 }
 
@@ -393,17 +521,28 @@ async fn two_approvals_race_and_exactly_one_wins() {
         let (c1, c2) = (b1.csrf(&path).await, b2.csrf(&path).await);
         // A wrong code approves nothing.
         let approve = format!("{path}/approve");
-        let bad = b1.post(&approve, &[("csrf", &c1), ("code", "000000")]).await;
+        let bad = b1
+            .post(&approve, &[("csrf", &c1), ("code", "000000")])
+            .await;
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let (k1, k2) = (code(&app, &s1), code(&app, &s2));
-        let (r1, r2) = tokio::join!(
-            b1.post(&approve, &[("csrf", &c1), ("code", &k1)]),
-            b2.post(&approve, &[("csrf", &c2), ("code", &k2)]),
+        let (f1, f2) = (
+            [("csrf", &*c1), ("code", &*k1)],
+            [("csrf", &*c2), ("code", &*k2)],
         );
+        let (r1, r2) = tokio::join!(b1.post(&approve, &f1), b2.post(&approve, &f2));
         let mut statuses = vec![r1.status(), r2.status()];
         statuses.sort();
-        assert_eq!(statuses, vec![StatusCode::SEE_OTHER, StatusCode::CONFLICT], "{backend:?}");
-        let loser = if r1.status() == StatusCode::CONFLICT { r1 } else { r2 };
+        assert_eq!(
+            statuses,
+            vec![StatusCode::SEE_OTHER, StatusCode::CONFLICT],
+            "{backend:?}"
+        );
+        let loser = if r1.status() == StatusCode::CONFLICT {
+            r1
+        } else {
+            r2
+        };
         let text = loser.text().await.unwrap();
         assert!(text.contains("already approved by"), "{text}");
         assert_eq!(request_state(&app, &id).0, "approved");
@@ -416,9 +555,16 @@ async fn two_approvals_race_and_exactly_one_wins() {
         let c = b1.csrf(&path).await;
         let other = create_request(&app);
         let again = b1
-            .post(&format!("/staff/requests/{other}/approve"), &[("csrf", &c), ("code", &k1)])
+            .post(
+                &format!("/staff/requests/{other}/approve"),
+                &[("csrf", &c), ("code", &k1)],
+            )
             .await;
-        assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}");
+        assert_eq!(
+            again.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{backend:?}"
+        );
     }
 }
 
@@ -435,8 +581,14 @@ async fn import_page_reports_problems_and_imports() {
         let upload = |csv: &'static str| {
             reqwest::multipart::Form::new()
                 .text("csrf", csrf.clone())
-                .part("manifest", reqwest::multipart::Part::bytes(manifest.as_bytes()).file_name("m.toml"))
-                .part("files", reqwest::multipart::Part::bytes(csv.as_bytes()).file_name("globex.csv"))
+                .part(
+                    "manifest",
+                    reqwest::multipart::Part::bytes(manifest.as_bytes()).file_name("m.toml"),
+                )
+                .part(
+                    "files",
+                    reqwest::multipart::Part::bytes(csv.as_bytes()).file_name("globex.csv"),
+                )
         };
         let r = b
             .client
@@ -456,11 +608,22 @@ async fn import_page_reports_problems_and_imports() {
             .await
             .unwrap();
         let text = r.text().await.unwrap();
-        assert!(text.contains("Imported 1 shipment(s) with 1 token(s)"), "{text}");
-        let found = b.get("/staff/orders?q=it@globex.example").await.text().await.unwrap();
+        assert!(
+            text.contains("Imported 1 shipment(s) with 1 token(s)"),
+            "{text}"
+        );
+        let found = b
+            .get("/staff/orders?q=it@globex.example")
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(found.contains("PO-9001") && found.contains("SHP-9001-1"));
         let actions = audit_actions(&app);
-        assert!(actions.contains(&"import.rejected".into()) && actions.contains(&"import.completed".into()));
+        assert!(
+            actions.contains(&"import.rejected".into())
+                && actions.contains(&"import.completed".into())
+        );
     }
 }
 
@@ -473,7 +636,9 @@ async fn audit_verify_names_the_tampered_row() {
         let csrf = b.csrf("/staff/requests").await;
         b.post("/staff/logout", &[("csrf", &csrf)]).await;
         let failed = Browser::new(&app);
-        failed.sign_in("adm@vendor.example", "wrong password!", "000000").await;
+        failed
+            .sign_in("adm@vendor.example", "wrong password!", "000000")
+            .await;
         let run = || {
             std::process::Command::new(seedport_bin())
                 .args(["audit", "verify"])
@@ -486,7 +651,11 @@ async fn audit_verify_names_the_tampered_row() {
         };
         let ok = run();
         let out = String::from_utf8_lossy(&ok.stdout);
-        assert!(ok.status.success(), "{backend:?}: {out} {}", String::from_utf8_lossy(&ok.stderr));
+        assert!(
+            ok.status.success(),
+            "{backend:?}: {out} {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
         assert!(out.contains("3 row(s) verified"), "{out}");
         {
             let mut conn = app.db.get().unwrap();
@@ -516,17 +685,50 @@ fn cli_creates_lists_and_disables_accounts() {
             .output()
             .unwrap()
     };
-    let add = run(&["staff", "add", "--email", "Dee@Vendor.example", "--name", "Dee", "--role", "reviewer"]);
+    let add = run(&[
+        "staff",
+        "add",
+        "--email",
+        "Dee@Vendor.example",
+        "--name",
+        "Dee",
+        "--role",
+        "reviewer",
+    ]);
     let out = String::from_utf8_lossy(&add.stdout).to_string();
-    assert!(add.status.success(), "{out} {}", String::from_utf8_lossy(&add.stderr));
-    assert!(out.contains("password (shown once): ") && out.contains("otpauth://totp/"), "{out}");
-    assert!(out.contains("issuer=") && (out.contains('▀') || out.contains('▄')), "{out}");
-    let again = run(&["staff", "add", "--email", "dee@vendor.example", "--name", "Dee", "--role", "admin"]);
+    assert!(
+        add.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    assert!(
+        out.contains("password (shown once): ") && out.contains("otpauth://totp/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("issuer=") && (out.contains('▀') || out.contains('▄')),
+        "{out}"
+    );
+    let again = run(&[
+        "staff",
+        "add",
+        "--email",
+        "dee@vendor.example",
+        "--name",
+        "Dee",
+        "--role",
+        "admin",
+    ]);
     assert!(!again.status.success());
     let list = run(&["staff", "list"]);
     let listed = String::from_utf8_lossy(&list.stdout).to_string();
-    assert!(listed.contains("dee@vendor.example") && listed.contains("active"), "{listed}");
-    assert!(run(&["staff", "disable", "--email", "dee@vendor.example"]).status.success());
+    assert!(
+        listed.contains("dee@vendor.example") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(run(&["staff", "disable", "--email", "dee@vendor.example"])
+        .status
+        .success());
     let listed = String::from_utf8_lossy(&run(&["staff", "list"]).stdout).to_string();
     assert!(listed.contains("disabled"), "{listed}");
     let reset = run(&["staff", "reset-totp", "--email", "dee@vendor.example"]);

@@ -126,7 +126,9 @@ pub fn create(
     let email = BusinessEmail::parse(email).map_err(AccountError::Invalid)?;
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(AccountError::Invalid("the name must be 1 to 200 characters".into()));
+        return Err(AccountError::Invalid(
+            "the name must be 1 to 200 characters".into(),
+        ));
     }
     let generated = password.is_none();
     let password = password.unwrap_or_else(password::generate);
@@ -228,7 +230,7 @@ pub fn reset_password(
             .execute(conn)?;
         diesel::delete(staff_sessions::table.filter(staff_sessions::staff_id.eq(&id)))
             .execute(conn)?;
-        Ok(())
+        Ok::<_, AccountError>(())
     })?;
     Ok(generated.then_some(password))
 }

@@ -45,7 +45,11 @@ pub fn add(
         args.password,
         now,
     )?;
-    println!("created {} account for {}", args.role.as_str(), enrolment.email);
+    println!(
+        "created {} account for {}",
+        args.role.as_str(),
+        enrolment.email
+    );
     print_enrolment(&enrolment, &config.vendor_name);
     Ok(ExitCode::SUCCESS)
 }
@@ -67,7 +71,12 @@ pub fn list(conn: &mut DbConnection, now: i64) -> anyhow::Result<ExitCode> {
         } else {
             "active".to_string()
         };
-        println!("{:<40} {:<9} {:<30} {status}", m.email, m.role.as_str(), m.name);
+        println!(
+            "{:<40} {:<9} {:<30} {status}",
+            m.email,
+            m.role.as_str(),
+            m.name
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -102,7 +111,10 @@ pub fn reset_totp(
     now: i64,
 ) -> anyhow::Result<ExitCode> {
     let enrolment = account::reset_totp(conn, vault, email, now)?;
-    println!("new authenticator secret for {}; sessions ended", enrolment.email);
+    println!(
+        "new authenticator secret for {}; sessions ended",
+        enrolment.email
+    );
     print_enrolment(&enrolment, &config.vendor_name);
     Ok(ExitCode::SUCCESS)
 }
@@ -113,7 +125,10 @@ fn print_enrolment(e: &Enrolment, issuer: &str) {
     }
     let secret = e.totp_secret.expose();
     let uri = totp::enrolment_uri(issuer, &e.email, secret);
-    println!("authenticator secret (shown once): {}", totp::secret_base32(secret));
+    println!(
+        "authenticator secret (shown once): {}",
+        totp::secret_base32(secret)
+    );
     println!("enrolment URI: {uri}");
     if let Some(qr) = totp::qr_for_terminal(&uri) {
         println!("scan with an authenticator app:\n{qr}");

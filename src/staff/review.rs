@@ -152,7 +152,13 @@ pub struct Detail {
 type RequestRow = (
     (String, String, String, String, String),
     (String, String, String, String),
-    (Option<String>, Option<String>, i64, Option<i64>, Option<String>),
+    (
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<i64>,
+        Option<String>,
+    ),
     Option<String>,
     (String, String, String),
 );

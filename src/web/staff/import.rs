@@ -2,8 +2,8 @@
 //! checks everything and reports every problem with its file and line.
 
 use super::multipart::{self, Part};
-use super::{check_csrf, client_ip, page_context, render_status, require_admin, signed_in};
 use super::StaffError;
+use super::{check_csrf, client_ip, page_context, render_status, require_admin, signed_in};
 use crate::audit::{self, Entry};
 use crate::db::write_tx;
 use crate::import::{self, ImportError, ImportInput, ImportOutcome, Manifest};
@@ -16,7 +16,10 @@ use futures_util::StreamExt;
 const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 
 /// The upload form.
-pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, StaffError> {
+pub async fn form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, StaffError> {
     let session = signed_in(&req, &state).await?;
     require_admin(&session)?;
     let mut ctx = page_context(&session);
@@ -43,7 +46,9 @@ pub async fn submit(
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| bad("The upload was interrupted."))?;
         if body.len() + chunk.len() > MAX_UPLOAD {
-            return Err(bad("The upload is larger than 64 MiB; import it with the CLI."));
+            return Err(bad(
+                "The upload is larger than 64 MiB; import it with the CLI.",
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -61,10 +66,7 @@ pub async fn submit(
     let now = state.clock.now();
     let vault = state.vault.clone();
     let actor = session.staff.actor();
-    let subject = format!(
-        "order:{}",
-        input.manifest.order.po
-    );
+    let subject = format!("order:{}", input.manifest.order.po);
     let outcome = state
         .db
         .run(move |conn| {
@@ -72,11 +74,17 @@ pub async fn submit(
             let (action, details) = match &outcome {
                 Ok(ImportOutcome::Imported {
                     shipments, tokens, ..
-                }) => ("import.completed", format!("{shipments} shipment(s), {tokens} token(s)")),
-                Ok(ImportOutcome::AlreadyImported { .. }) => {
-                    ("import.repeated", "already imported; nothing changed".into())
+                }) => (
+                    "import.completed",
+                    format!("{shipments} shipment(s), {tokens} token(s)"),
+                ),
+                Ok(ImportOutcome::AlreadyImported { .. }) => (
+                    "import.repeated",
+                    "already imported; nothing changed".into(),
+                ),
+                Err(ImportError::Invalid(p)) => {
+                    ("import.rejected", format!("{} problem(s)", p.len()))
                 }
-                Err(ImportError::Invalid(p)) => ("import.rejected", format!("{} problem(s)", p.len())),
                 Err(ImportError::Conflict(c)) => ("import.rejected", c.clone()),
                 Err(_) => ("import.failed", String::new()),
             };
@@ -104,7 +112,9 @@ pub async fn submit(
             &state,
             &session,
             Vec::new(),
-            Some(format!("Imported {shipments} shipment(s) with {tokens} token(s).")),
+            Some(format!(
+                "Imported {shipments} shipment(s) with {tokens} token(s)."
+            )),
         ),
         Ok(ImportOutcome::AlreadyImported { .. }) => show(
             &state,

@@ -22,7 +22,10 @@ fn login_csrf(cookie: &str) -> String {
 
 /// The sign-in page. Sets an anonymous cookie when the browser has none (no server state).
 /// Signing in while signed in replaces the current session.
-pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, StaffError> {
+pub async fn form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, StaffError> {
     render_form(&req, &state, None, "", StatusCode::OK)
 }
 

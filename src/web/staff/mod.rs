@@ -30,8 +30,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/staff/logout", web::post().to(login::logout))
     .route("/staff/requests", web::get().to(requests::queue))
     .route("/staff/requests/{id}", web::get().to(requests::detail))
-    .route("/staff/requests/{id}/approve", web::post().to(requests::approve))
-    .route("/staff/requests/{id}/reject", web::post().to(requests::reject))
+    .route(
+        "/staff/requests/{id}/approve",
+        web::post().to(requests::approve),
+    )
+    .route(
+        "/staff/requests/{id}/reject",
+        web::post().to(requests::reject),
+    )
     .route("/staff/orders", web::get().to(orders::page))
     .route("/staff/import", web::get().to(import::form))
     .route("/staff/import", web::post().to(import::submit))

@@ -49,10 +49,9 @@ pub fn parse(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
 }
 
 fn disposition(headers: &str) -> Option<(String, Option<String>)> {
-    let line = headers.lines().find(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("content-disposition:")
-    })?;
+    let line = headers
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
     let mut name = None;
     let mut filename = None;
     for param in line.split(';').skip(1) {

@@ -18,7 +18,13 @@ pub async fn page(
     query: web::Query<OrdersQuery>,
 ) -> Result<HttpResponse, StaffError> {
     let session = signed_in(&req, &state).await?;
-    let q: String = query.q.clone().unwrap_or_default().chars().take(254).collect();
+    let q: String = query
+        .q
+        .clone()
+        .unwrap_or_default()
+        .chars()
+        .take(254)
+        .collect();
     let search = q.clone();
     let found = state
         .db

@@ -128,7 +128,8 @@ pub async fn approve(
     let ip = client_ip(&req, &state);
     let now = state.clock.now();
     let vault = state.vault.clone();
-    let (staff_id, actor, request_id) = (session.staff.id.clone(), session.staff.actor(), id.clone());
+    let (staff_id, actor, request_id) =
+        (session.staff.id.clone(), session.staff.actor(), id.clone());
     let result = state
         .db
         .run(move |conn| {
@@ -143,21 +144,19 @@ pub async fn approve(
         })
         .await?;
     match result {
-        None => {
-            render_detail_status(
-                &state,
-                &session,
-                id,
-                |ctx| {
-                    ctx.insert(
-                        "code_error",
-                        "That code is wrong or was already used. Wait for the next code and enter it.",
-                    )
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        None => render_detail_status(
+            &state,
+            &session,
+            id,
+            |ctx| {
+                ctx.insert(
+                    "code_error",
+                    "That code is wrong or was already used. Wait for the next code and enter it.",
+                )
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await,
         Some(decision) => outcome(&state, &session, id, decision, "approved").await,
     }
 }
@@ -183,7 +182,9 @@ pub async fn reject(
     let problem = if reason.is_empty() {
         Some("Give the reason; the customer will read it.".to_string())
     } else if reason.chars().count() > MAX_REASON_CHARS {
-        Some(format!("Keep the reason under {MAX_REASON_CHARS} characters."))
+        Some(format!(
+            "Keep the reason under {MAX_REASON_CHARS} characters."
+        ))
     } else {
         None
     };
@@ -227,7 +228,11 @@ async fn outcome(
     match decision {
         Decision::Done => Ok(see_other(&format!("/staff/requests/{id}?done={done}"))),
         Decision::NotFound => Err(StaffError::App(AppError::NotFound)),
-        Decision::AlreadyDecided { state: now_state, by, at } => {
+        Decision::AlreadyDecided {
+            state: now_state,
+            by,
+            at,
+        } => {
             let message = match (by, at) {
                 (Some(by), Some(at)) => format!(
                     "Nothing changed: this request was already {} by {} at {}.",
