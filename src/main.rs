@@ -1,4 +1,5 @@
-//! The `seedport` command line: serve the portal, migrate, import factory files, rotate keys.
+//! The `seedport` command line: serve the portal, migrate, import factory files, assign tokens,
+//! rotate keys.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -32,6 +33,7 @@ enum Command {
         /// The TOML manifest naming customer, order and shipments.
         manifest: PathBuf,
     },
+<<<<<<< HEAD
     /// Delivery-team accounts.
     Staff {
         #[command(subcommand)]
@@ -42,6 +44,12 @@ enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+=======
+    /// Assign tokens to users and export the Entra ID upload and an inventory.
+    Assign(seedport::assign::AssignArgs),
+    /// Build a delivery package from a factory file, exactly as the portal does.
+    Pack(seedport::pack::cli::PackArgs),
+>>>>>>> main
     /// Master key operations.
     Keys {
         #[command(subcommand)]
@@ -121,6 +129,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The assignment tool works on the customer's own files and needs no configuration.
+    if let Some(Command::Assign(args)) = &cli.command {
+        seedport::assign::run(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(Command::Pack(args)) = &cli.command {
+        seedport::pack::cli::run(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -144,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             action: KeysCommand::Rotate { new_key_file },
         } => rotate(&config, new_key_file),
+        Command::Assign(_) | Command::Pack(_) => Ok(ExitCode::SUCCESS),
     }
 }
 

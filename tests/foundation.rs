@@ -74,6 +74,28 @@ async fn health_readiness_and_security_headers() {
             .await
             .unwrap();
         assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+        let tool = app
+            .client
+            .get(format!("{}/tools/assign", app.base_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tool.status(), 200);
+        assert!(tool.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("connect-src 'none'"));
+        let module = app
+            .client
+            .get(format!("{}/static/tools/assign/app.js", app.base_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(module.status(), 200);
+        assert_eq!(
+            module.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
     }
 }
 

@@ -66,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/static/{path:.*}", web::get().to(assets::static_file))
+        .configure(crate::assign::configure)
         .configure(staff::configure);
 }
 
@@ -77,10 +78,16 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .unwrap_or(2),
         n => n,
     };
+    // The assignment tool's page takes the engine and brand directly, so it can be mounted
+    // without the rest of the state.
+    let tera = web::Data::new(state.tera.clone());
+    let brand = web::Data::new(state.brand());
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(tera.clone())
+            .app_data(brand.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
             .wrap(security::headers())
             .configure(routes)

@@ -1,0 +1,372 @@
+//! PSKC (RFC 6030) key containers: plain, pre-shared key, and passphrase-based (formats.md §6).
+
+mod crypto;
+
+use super::encode::{base64, xml_escape};
+use super::registry::{one_group, FormatId, SeedFormat};
+use super::rules::{self, Rule};
+use super::{FormatError, FormatOptions, SeedWriter, TokenShape};
+use crate::domain::{HashAlg, OtpKind, Token, TokenContext};
+use crate::vault::SecretString;
+use crypto::{AesKey, MacKey};
+use rand::RngCore;
+use std::io::Write;
+use zeroize::Zeroizing;
+
+const NS_PSKC: &str = "urn:ietf:params:xml:ns:keyprov:pskc";
+const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+const NS_XENC11: &str = "http://www.w3.org/2009/xmlenc11#";
+const NS_PKCS5: &str = "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#";
+const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
+const HMAC_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#hmac-sha1";
+const PBKDF2: &str = "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2";
+/// The `ds:KeyName` the customer sees for the key they already hold.
+const PSK_NAME: &str = "Pre-shared-key";
+/// Fewer iterations than RFC 6030's own example would make the passphrase cheap to guess.
+const MIN_ITERATIONS: u32 = 1000;
+const MAX_ISSUER_LEN: usize = 64;
+
+const HOW_TO: &str = "Import the PSKC (RFC 6030) XML file into your authentication server \
+(for example privacyIDEA: Tokens > Import Tokens > PSKC; LinOTP, FreeIPA and most OATH servers \
+read it too).";
+
+pub(crate) const PLAIN: SeedFormat = SeedFormat {
+    id: FormatId::PskcPlain,
+    name: "PSKC (RFC 6030), plain",
+    help:
+        "Standard PSKC key container with unencrypted seeds; protect it with the zip or PGP option.",
+    how_to_import: HOW_TO,
+    carries: "all tokens: TOTP and HOTP, SHA-1/SHA-256/SHA-512, 6 or 8 digits",
+    extension: "xml",
+    max_tokens_per_file: None,
+    rules: check,
+    group: one_group,
+    options: issuer_ok,
+    open: open_plain,
+};
+
+pub(crate) const PSK: SeedFormat = SeedFormat {
+    id: FormatId::PskcPsk,
+    name: "PSKC (RFC 6030), pre-shared key",
+    help: "PSKC with each seed AES-128-CBC encrypted under a 16-byte key you already hold, and HMAC-SHA1 protected.",
+    how_to_import: "Import the PSKC (RFC 6030) XML file into your authentication server \
+(for example privacyIDEA: Tokens > Import Tokens > PSKC) and give it the 16-byte pre-shared \
+AES key (32 hex characters) that you agreed with us; the seeds and their MACs are checked with it.",
+    carries: "all tokens: TOTP and HOTP, SHA-1/SHA-256/SHA-512, 6 or 8 digits",
+    extension: "xml",
+    max_tokens_per_file: None,
+    rules: check,
+    group: one_group,
+    options: psk_ok,
+    open: open_psk,
+};
+
+pub(crate) const PASSPHRASE: SeedFormat = SeedFormat {
+    id: FormatId::PskcPassphrase,
+    name: "PSKC (RFC 6030), passphrase",
+    help: "PSKC with seeds encrypted under a key derived from your passphrase (PBKDF2).",
+    how_to_import: "Import the PSKC (RFC 6030) XML file into your authentication server \
+(for example privacyIDEA: Tokens > Import Tokens > PSKC) and enter the passphrase you chose \
+when you requested the file; the key is derived from it with PBKDF2 (the file states the salt and \
+iteration count). We do not keep the passphrase.",
+    carries: "all tokens: TOTP and HOTP, SHA-1/SHA-256/SHA-512, 6 or 8 digits",
+    extension: "xml",
+    max_tokens_per_file: None,
+    rules: check,
+    group: one_group,
+    options: passphrase_ok,
+    open: open_passphrase,
+};
+
+fn check(s: &TokenShape) -> Rule {
+    rules::all(s, &[rules::has_secret, rules::six_or_eight_digits])
+}
+
+fn issuer_ok(o: &FormatOptions) -> Result<(), String> {
+    match &o.pskc_issuer {
+        Some(i) if i.trim().is_empty() || i.chars().count() > MAX_ISSUER_LEN => Err(format!(
+            "the issuer name must be 1 to {MAX_ISSUER_LEN} characters"
+        )),
+        Some(i) if i.chars().any(char::is_control) => {
+            Err("the issuer name may not contain line breaks or control characters".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn psk_ok(o: &FormatOptions) -> Result<(), String> {
+    match &o.pskc_key {
+        None => Err("the 16-byte pre-shared AES key is missing".into()),
+        Some(k) if k.len() != 16 => Err(format!(
+            "the pre-shared AES key must be 16 bytes (32 hex characters), not {} bytes",
+            k.len()
+        )),
+        Some(_) => issuer_ok(o),
+    }
+}
+
+fn passphrase_ok(o: &FormatOptions) -> Result<(), String> {
+    match &o.pskc_passphrase {
+        None => Err("the passphrase is missing".into()),
+        Some(p) if p.expose().is_empty() => Err("the passphrase is empty".into()),
+        Some(_) if o.pbkdf2_iterations < MIN_ITERATIONS => Err(format!(
+            "the PBKDF2 iteration count must be at least {MIN_ITERATIONS}"
+        )),
+        Some(_) => issuer_ok(o),
+    }
+}
+
+/// How the file protects its seeds.
+enum Mode {
+    Plain,
+    Psk(AesKey),
+    Passphrase {
+        passphrase: SecretString,
+        iterations: u32,
+    },
+}
+
+struct Writer<'a> {
+    mode: Mode,
+    issuer: Option<String>,
+    rng: &'a mut dyn RngCore,
+    /// Set in `begin` for the encrypted variants: the AES key and this file's MAC key.
+    keys: Option<(AesKey, MacKey)>,
+}
+
+fn writer<'a>(mode: Mode, o: &FormatOptions, rng: &'a mut dyn RngCore) -> Box<dyn SeedWriter + 'a> {
+    Box::new(Writer {
+        mode,
+        issuer: o.pskc_issuer.as_ref().map(|i| xml_escape(i.trim())),
+        rng,
+        keys: None,
+    })
+}
+
+fn open_plain<'a>(
+    o: &FormatOptions,
+    rng: &'a mut dyn RngCore,
+) -> Result<Box<dyn SeedWriter + 'a>, FormatError> {
+    Ok(writer(Mode::Plain, o, rng))
+}
+
+fn open_psk<'a>(
+    o: &FormatOptions,
+    rng: &'a mut dyn RngCore,
+) -> Result<Box<dyn SeedWriter + 'a>, FormatError> {
+    let key: Option<[u8; 16]> = o.pskc_key.as_ref().and_then(|k| k.expose().try_into().ok());
+    match key {
+        Some(k) => Ok(writer(Mode::Psk(Zeroizing::new(k)), o, rng)),
+        None => Err(FormatError::Options {
+            format: PSK.name,
+            message: "the pre-shared AES key must be 16 bytes".into(),
+        }),
+    }
+}
+
+fn open_passphrase<'a>(
+    o: &FormatOptions,
+    rng: &'a mut dyn RngCore,
+) -> Result<Box<dyn SeedWriter + 'a>, FormatError> {
+    match &o.pskc_passphrase {
+        Some(p) => Ok(writer(
+            Mode::Passphrase {
+                passphrase: p.clone(),
+                iterations: o.pbkdf2_iterations,
+            },
+            o,
+            rng,
+        )),
+        None => Err(FormatError::Options {
+            format: PASSPHRASE.name,
+            message: "the passphrase is missing".into(),
+        }),
+    }
+}
+
+/// `<xenc:EncryptionMethod>` + `<xenc:CipherData>` for `plain` under a fresh IV; returns
+/// `IV || ciphertext`, which the caller MACs.
+fn encrypted(
+    out: &mut dyn Write,
+    rng: &mut dyn RngCore,
+    indent: &str,
+    key: &[u8; 16],
+    plain: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    let mut iv = [0u8; 16];
+    rng.fill_bytes(&mut iv);
+    let cv = crypto::encrypt(key, &iv, plain);
+    writeln!(
+        out,
+        "{indent}<xenc:EncryptionMethod Algorithm=\"{AES128_CBC}\"/>"
+    )?;
+    writeln!(out, "{indent}<xenc:CipherData>")?;
+    writeln!(
+        out,
+        "{indent}  <xenc:CipherValue>{}</xenc:CipherValue>",
+        base64(&cv).as_str()
+    )?;
+    writeln!(out, "{indent}</xenc:CipherData>")?;
+    Ok(cv)
+}
+
+fn int_value(out: &mut dyn Write, name: &str, v: u64) -> std::io::Result<()> {
+    writeln!(out, "        <pskc:{name}>")?;
+    writeln!(out, "          <pskc:PlainValue>{v}</pskc:PlainValue>")?;
+    writeln!(out, "        </pskc:{name}>")
+}
+
+impl SeedWriter for Writer<'_> {
+    fn begin(&mut self, out: &mut dyn Write) -> Result<(), FormatError> {
+        out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
+        write!(out, "<pskc:KeyContainer xmlns:pskc=\"{NS_PSKC}\"")?;
+        match &self.mode {
+            Mode::Plain => {}
+            Mode::Psk(_) => write!(out, " xmlns:ds=\"{NS_DS}\" xmlns:xenc=\"{NS_XENC}\"")?,
+            Mode::Passphrase { .. } => write!(
+                out,
+                " xmlns:xenc=\"{NS_XENC}\" xmlns:xenc11=\"{NS_XENC11}\" xmlns:pkcs5=\"{NS_PKCS5}\""
+            )?,
+        }
+        out.write_all(b" Version=\"1.0\">\n")?;
+
+        let key = match &self.mode {
+            Mode::Plain => return Ok(()),
+            Mode::Psk(k) => {
+                writeln!(out, "  <pskc:EncryptionKey>")?;
+                writeln!(out, "    <ds:KeyName>{PSK_NAME}</ds:KeyName>")?;
+                writeln!(out, "  </pskc:EncryptionKey>")?;
+                k.clone()
+            }
+            Mode::Passphrase {
+                passphrase,
+                iterations,
+            } => {
+                let mut salt = [0u8; 16];
+                self.rng.fill_bytes(&mut salt);
+                let key = crypto::derive_key(passphrase.expose().as_bytes(), &salt, *iterations);
+                writeln!(out, "  <pskc:EncryptionKey>")?;
+                writeln!(out, "    <xenc11:DerivedKey>")?;
+                writeln!(
+                    out,
+                    "      <xenc11:KeyDerivationMethod Algorithm=\"{PBKDF2}\">"
+                )?;
+                writeln!(out, "        <pkcs5:PBKDF2-params>")?;
+                writeln!(out, "          <Salt>")?;
+                writeln!(
+                    out,
+                    "            <Specified>{}</Specified>",
+                    base64(&salt).as_str()
+                )?;
+                writeln!(out, "          </Salt>")?;
+                writeln!(
+                    out,
+                    "          <IterationCount>{iterations}</IterationCount>"
+                )?;
+                writeln!(out, "          <KeyLength>16</KeyLength>")?;
+                writeln!(out, "        </pkcs5:PBKDF2-params>")?;
+                writeln!(out, "      </xenc11:KeyDerivationMethod>")?;
+                writeln!(out, "    </xenc11:DerivedKey>")?;
+                writeln!(out, "  </pskc:EncryptionKey>")?;
+                key
+            }
+        };
+        // The MAC key is fresh per file and travels encrypted under the same AES key.
+        let mut mac_key = Zeroizing::new([0u8; 20]);
+        self.rng.fill_bytes(&mut *mac_key);
+        writeln!(out, "  <pskc:MACMethod Algorithm=\"{HMAC_SHA1}\">")?;
+        writeln!(out, "    <pskc:MACKey>")?;
+        encrypted(out, &mut *self.rng, "      ", &key, &mac_key[..])?;
+        writeln!(out, "    </pskc:MACKey>")?;
+        writeln!(out, "  </pskc:MACMethod>")?;
+        self.keys = Some((key, mac_key));
+        Ok(())
+    }
+
+    fn write_token(
+        &mut self,
+        out: &mut dyn Write,
+        t: &Token,
+        _ctx: &TokenContext,
+    ) -> Result<(), FormatError> {
+        let algorithm = match t.kind {
+            OtpKind::Totp => "totp",
+            OtpKind::Hotp => "hotp",
+        };
+        writeln!(out, "  <pskc:KeyPackage>")?;
+        writeln!(out, "    <pskc:DeviceInfo>")?;
+        writeln!(
+            out,
+            "      <pskc:Manufacturer>{}</pskc:Manufacturer>",
+            xml_escape(&t.manufacturer)
+        )?;
+        writeln!(out, "      <pskc:SerialNo>{}</pskc:SerialNo>", t.serial)?;
+        writeln!(
+            out,
+            "      <pskc:Model>{}</pskc:Model>",
+            xml_escape(&t.model)
+        )?;
+        writeln!(out, "    </pskc:DeviceInfo>")?;
+        writeln!(
+            out,
+            "    <pskc:Key Id=\"{}\" Algorithm=\"urn:ietf:params:xml:ns:keyprov:pskc:{algorithm}\">",
+            t.serial
+        )?;
+        let issuer = match &self.issuer {
+            Some(i) => i.clone(),
+            None => xml_escape(&t.manufacturer),
+        };
+        writeln!(out, "      <pskc:Issuer>{issuer}</pskc:Issuer>")?;
+        writeln!(out, "      <pskc:AlgorithmParameters>")?;
+        // Only the bare names: privacyIDEA reads "HMAC-SHA256" as unknown and falls back to SHA-1.
+        match t.hash {
+            HashAlg::Sha1 => {}
+            other => writeln!(out, "        <pskc:Suite>{}</pskc:Suite>", other.as_str())?,
+        }
+        writeln!(
+            out,
+            "        <pskc:ResponseFormat Length=\"{}\" Encoding=\"DECIMAL\"/>",
+            t.digits
+        )?;
+        writeln!(out, "      </pskc:AlgorithmParameters>")?;
+        writeln!(out, "      <pskc:Data>")?;
+        writeln!(out, "        <pskc:Secret>")?;
+        match &self.keys {
+            None => writeln!(
+                out,
+                "          <pskc:PlainValue>{}</pskc:PlainValue>",
+                base64(t.secret.expose()).as_str()
+            )?,
+            Some((key, mac_key)) => {
+                writeln!(out, "          <pskc:EncryptedValue>")?;
+                let cv = encrypted(out, &mut *self.rng, "            ", key, t.secret.expose())?;
+                writeln!(out, "          </pskc:EncryptedValue>")?;
+                // Over IV || ciphertext, as RFC 6030 §6.1.1 and every importer expect.
+                let mac = crypto::mac(mac_key, &cv);
+                writeln!(
+                    out,
+                    "          <pskc:ValueMAC>{}</pskc:ValueMAC>",
+                    base64(&mac).as_str()
+                )?;
+            }
+        }
+        writeln!(out, "        </pskc:Secret>")?;
+        match t.kind {
+            OtpKind::Totp => {
+                int_value(out, "Time", 0)?;
+                int_value(out, "TimeInterval", u64::from(t.time_step))?;
+            }
+            OtpKind::Hotp => int_value(out, "Counter", t.counter)?,
+        }
+        writeln!(out, "      </pskc:Data>")?;
+        writeln!(out, "    </pskc:Key>")?;
+        writeln!(out, "  </pskc:KeyPackage>")?;
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write) -> Result<(), FormatError> {
+        out.write_all(b"</pskc:KeyContainer>\n")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! `seedport pack`: build a delivery package from a factory file, as the portal would.
+
+use super::{pack_tokens, PackError};
+use crate::domain::TokenContext;
+use crate::formats::{self, CustomCsvSpec, FormatOptions};
+use crate::import::{factory, TokenOverrides};
+use crate::packaging::{PgpRecipient, Protection, ZipPassword};
+use crate::vault::{SecretBytes, SecretString};
+use anyhow::{bail, Context};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `seedport pack`.
+#[derive(Debug, clap::Args)]
+pub struct PackArgs {
+    /// Print every format id with its name and help, then exit.
+    #[arg(long)]
+    pub list_formats: bool,
+    /// A factory token file (Deepnet CSV, hex CSV or plain PSKC).
+    #[arg(long, required_unless_present = "list_formats")]
+    pub tokens: Option<PathBuf>,
+    /// Format id (see --list-formats).
+    #[arg(long, required_unless_present = "list_formats")]
+    pub format: Option<String>,
+    /// File holding the zip password (AES-256); its trailing newline is ignored.
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// The recipient's OpenPGP public key (armored or binary).
+    #[arg(long)]
+    pub pgp_key: Option<PathBuf>,
+    /// pskc-passphrase: file holding the passphrase.
+    #[arg(long, conflicts_with = "pskc_key_hex_file")]
+    pub pskc_passphrase_file: Option<PathBuf>,
+    /// pskc-psk: file holding the 16-byte key as 32 hex characters.
+    #[arg(long)]
+    pub pskc_key_hex_file: Option<PathBuf>,
+    /// custom-csv: the column layout as JSON.
+    #[arg(long)]
+    pub custom_spec: Option<PathBuf>,
+    /// Where to write the package (`NAME.zip` or `NAME.zip.pgp`).
+    #[arg(long, required_unless_present = "list_formats")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs the command; prints a summary of the package on success.
+pub fn run(args: &PackArgs) -> anyhow::Result<()> {
+    if args.list_formats {
+        let mut stdout = std::io::stdout().lock();
+        for f in formats::all() {
+            // A closed pipe (`| head`) is not an error worth a message.
+            if writeln!(
+                stdout,
+                "{:<16} {}\n{:<16} {}",
+                f.id.as_str(),
+                f.name,
+                "",
+                f.help
+            )
+            .is_err()
+            {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let (Some(tokens_path), Some(format_id), Some(out)) = (&args.tokens, &args.format, &args.out)
+    else {
+        bail!("--tokens, --format and --out are required");
+    };
+    let format = formats::find(format_id)?;
+    let protection = protection(args)?;
+    let options = options(args)?;
+    let bytes = std::fs::read(tokens_path)
+        .with_context(|| format!("cannot read {}", tokens_path.display()))?;
+    let tokens = factory::parse(&bytes, &TokenOverrides::default()).map_err(|problems| {
+        let list: Vec<String> = problems
+            .iter()
+            .map(|p| format!("  {}: {p}", tokens_path.display()))
+            .collect();
+        anyhow::anyhow!(
+            "the token file has problems; nothing was packed:\n{}",
+            list.join("\n")
+        )
+    })?;
+    drop(bytes);
+    let base = base_name(out);
+    let partial = out.with_extension("partial");
+    let file = std::fs::File::create(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let result = pack_tokens(
+        BufWriter::with_capacity(256 * 1024, file),
+        &base,
+        &tokens,
+        &[TokenContext::default()],
+        format,
+        &options,
+        &protection,
+        time::OffsetDateTime::now_utc(),
+    );
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(match e {
+                PackError::Format(f) => anyhow::anyhow!("{f}"),
+                other => other.into(),
+            });
+        }
+    };
+    std::fs::rename(&partial, out)?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "wrote {} ({} bytes, {} tokens, SHA-256 {})",
+        out.display(),
+        summary.size,
+        tokens.len(),
+        summary.sha256
+    )?;
+    for e in &summary.entries {
+        writeln!(
+            stdout,
+            "  {}  {} bytes  SHA-256 {}",
+            e.name, e.size, e.sha256
+        )?;
+    }
+    Ok(())
+}
+
+/// `PO1234.zip.pgp` → `PO1234`.
+fn base_name(out: &Path) -> String {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".pgp").unwrap_or(&name);
+    let stem = stem.strip_suffix(".zip").unwrap_or(stem);
+    super::safe_base(stem)
+}
+
+fn read_secret(path: &Path, what: &str) -> anyhow::Result<SecretString> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
+    Ok(SecretString::new(
+        text.trim_end_matches(['\r', '\n']).to_string(),
+    ))
+}
+
+fn protection(args: &PackArgs) -> anyhow::Result<Protection> {
+    let password = match &args.password_file {
+        Some(p) => Some(ZipPassword::parse(read_secret(p, "password")?)?),
+        None => None,
+    };
+    let recipient = match &args.pgp_key {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("cannot read the PGP key {}", p.display()))?;
+            Some(PgpRecipient::parse(&bytes)?)
+        }
+        None => None,
+    };
+    Ok(match (password, recipient) {
+        (Some(password), Some(recipient)) => Protection::Both {
+            password,
+            recipient,
+        },
+        (Some(password), None) => Protection::PasswordOnly(password),
+        (None, Some(recipient)) => Protection::PgpOnly(recipient),
+        (None, None) => {
+            bail!("choose how the package is protected: --password-file, --pgp-key, or both")
+        }
+    })
+}
+
+fn options(args: &PackArgs) -> anyhow::Result<FormatOptions> {
+    let mut options = FormatOptions::default();
+    if let Some(p) = &args.pskc_passphrase_file {
+        options.pskc_passphrase = Some(read_secret(p, "PSKC passphrase")?);
+    }
+    if let Some(p) = &args.pskc_key_hex_file {
+        let hex_text = read_secret(p, "PSKC key")?;
+        let key = hex::decode(hex_text.expose().trim()).map_err(|_| {
+            anyhow::anyhow!("the PSKC key file must hold 32 hex characters (16 bytes)")
+        })?;
+        if key.len() != 16 {
+            bail!(
+                "the PSKC key must be 16 bytes (32 hex characters), not {} bytes",
+                key.len()
+            );
+        }
+        options.pskc_key = Some(SecretBytes::new(key));
+    }
+    if let Some(p) = &args.custom_spec {
+        let json = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read the custom spec {}", p.display()))?;
+        options.custom_csv = Some(CustomCsvSpec::from_json(&json)?);
+    }
+    Ok(options)
+}
