@@ -90,6 +90,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             println!("{credentials}");
         }
     }
+    let _jobs = crate::jobs::start(
+        crate::jobs::JobDeps::from_state(&state),
+        crate::jobs::JobOptions::default(),
+    )?;
     web::serve(state, listener)?.await?;
     Ok(())
 }

@@ -52,6 +52,27 @@ impl std::fmt::Debug for SmtpConfig {
     }
 }
 
+impl SmtpConfig {
+    /// What makes these settings unfit for production.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.host.trim().is_empty() {
+            problems.push("smtp host is empty".into());
+        }
+        let loopback = matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1");
+        if self.security == SmtpSecurity::None && !loopback {
+            problems.push(format!(
+                "smtp security = \"none\" is only allowed for a relay on loopback, not {}",
+                self.host
+            ));
+        }
+        if self.username.is_some() != self.password.is_some() {
+            problems.push("smtp username and password must be set together".into());
+        }
+        problems
+    }
+}
+
 fn default_smtp_port() -> u16 {
     587
 }
@@ -219,8 +240,15 @@ impl Config {
         if self.mode != Mode::Production {
             return problems;
         }
-        if self.smtp.is_none() {
-            problems.push("SMTP settings are missing ([smtp] host, port, security)".into());
+        match &self.smtp {
+            None => problems.push("SMTP settings are missing ([smtp] host, port, security)".into()),
+            Some(smtp) => problems.extend(smtp.problems()),
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            problems.push(format!(
+                "mail_from is not an email address ({})",
+                self.mail_from
+            ));
         }
         if !self.public_base_url.starts_with("https://") {
             problems.push(format!(

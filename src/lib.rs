@@ -6,17 +6,16 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod formats;
 pub mod import;
+pub mod jobs;
 pub mod mail;
-<<<<<<< HEAD
-pub mod staff;
-=======
 pub mod pack;
 pub mod packaging;
->>>>>>> main
+pub mod staff;
 pub mod storage;
 pub mod vault;
 pub mod web;

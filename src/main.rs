@@ -33,7 +33,6 @@ enum Command {
         /// The TOML manifest naming customer, order and shipments.
         manifest: PathBuf,
     },
-<<<<<<< HEAD
     /// Delivery-team accounts.
     Staff {
         #[command(subcommand)]
@@ -44,12 +43,10 @@ enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
-=======
     /// Assign tokens to users and export the Entra ID upload and an inventory.
     Assign(seedport::assign::AssignArgs),
     /// Build a delivery package from a factory file, exactly as the portal does.
     Pack(seedport::pack::cli::PackArgs),
->>>>>>> main
     /// Master key operations.
     Keys {
         #[command(subcommand)]

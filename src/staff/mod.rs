@@ -2,7 +2,6 @@
 
 pub mod account;
 pub mod cli;
-pub mod decision;
 pub mod demo;
 pub mod login;
 pub mod orders;

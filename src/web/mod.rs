@@ -3,6 +3,8 @@
 pub mod assets;
 pub mod csrf;
 pub mod error;
+pub mod links;
+pub mod mailbox;
 pub mod ops;
 pub mod security;
 pub mod staff;
@@ -67,7 +69,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(ops::readyz))
         .route("/static/{path:.*}", web::get().to(assets::static_file))
         .configure(crate::assign::configure)
-        .configure(staff::configure);
+        .configure(staff::configure)
+        .configure(links::routes)
+        .configure(mailbox::routes);
 }
 
 /// Starts the HTTP server on `listener` and returns it running (await it to serve).

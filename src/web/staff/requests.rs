@@ -3,7 +3,7 @@
 use super::{check_csrf, client_ip, page_context, render_status, see_other, signed_in, StaffError};
 use crate::clock::format_utc;
 use crate::db::DbError;
-use crate::staff::decision::{self, Decision, Reviewer, MAX_REASON_CHARS};
+use crate::delivery::{self, AlreadyDecided, ApproveOutcome, RejectOutcome, MAX_REASON_CHARS};
 use crate::staff::login::{confirm_code, LoginError};
 use crate::staff::review::{self, STATES};
 use crate::staff::session::Session;
@@ -127,20 +127,20 @@ pub async fn approve(
     let code = TotpCode::parse(&form.code);
     let ip = client_ip(&req, &state);
     let now = state.clock.now();
-    let vault = state.vault.clone();
+    let app = state.clone();
     let (staff_id, actor, request_id) =
         (session.staff.id.clone(), session.staff.actor(), id.clone());
+    // The step-up code and the decision use one connection; the code is consumed even when
+    // another reviewer wins, so it cannot be replayed.
     let result = state
         .db
         .run(move |conn| {
-            if !confirm_code(conn, &vault, &staff_id, code, now).map_err(login_error)? {
+            if !confirm_code(conn, &app.vault, &staff_id, code, now).map_err(login_error)? {
                 return Ok::<_, AppError>(None);
             }
-            let who = Reviewer {
-                actor: &actor,
-                client_ip: &ip,
-            };
-            Ok(Some(decision::approve(conn, &request_id, &who, now)?))
+            let outcome =
+                delivery::approve(conn, &app.config, &app.tera, &request_id, &actor, &ip, now)?;
+            Ok(Some(outcome))
         })
         .await?;
     match result {
@@ -157,7 +157,10 @@ pub async fn approve(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await,
-        Some(decision) => outcome(&state, &session, id, decision, "approved").await,
+        Some(ApproveOutcome::Approved { .. }) => Ok(decided(&id, "approved")),
+        Some(ApproveOutcome::AlreadyDecided(first)) => {
+            already_decided(&state, &session, id, first).await
+        }
     }
 }
 
@@ -202,59 +205,47 @@ pub async fn reject(
         .await;
     }
     let ip = client_ip(&req, &state);
-    let now = state.clock.now();
-    let (actor, request_id) = (session.staff.actor(), id.clone());
-    let decision = state
-        .db
-        .run(move |conn| {
-            let who = Reviewer {
-                actor: &actor,
-                client_ip: &ip,
-            };
-            decision::reject(conn, &request_id, &who, &reason, now).map_err(DbError::Query)
-        })
-        .await?;
-    outcome(&state, &session, id, decision, "rejected").await
+    let outcome = delivery::reject_request(&state, &id, &session.staff.actor(), &ip, &reason)
+        .await
+        .map_err(AppError::from)?;
+    match outcome {
+        RejectOutcome::Rejected { .. } => Ok(decided(&id, "rejected")),
+        RejectOutcome::AlreadyDecided(first) => already_decided(&state, &session, id, first).await,
+    }
 }
 
-/// Redirects after a win; shows the loser who decided first.
-async fn outcome(
+/// After a win: back to the request, which now shows the decision.
+fn decided(id: &str, done: &str) -> HttpResponse {
+    see_other(&format!("/staff/requests/{id}?done={done}"))
+}
+
+/// The loser of a race sees who decided first, and when.
+async fn already_decided(
     state: &AppState,
     session: &Session,
     id: String,
-    decision: Decision,
-    done: &str,
+    first: AlreadyDecided,
 ) -> Result<HttpResponse, StaffError> {
-    match decision {
-        Decision::Done => Ok(see_other(&format!("/staff/requests/{id}?done={done}"))),
-        Decision::NotFound => Err(StaffError::App(AppError::NotFound)),
-        Decision::AlreadyDecided {
-            state: now_state,
-            by,
-            at,
-        } => {
-            let message = match (by, at) {
-                (Some(by), Some(at)) => format!(
-                    "Nothing changed: this request was already {} by {} at {}.",
-                    now_state.replace('_', " "),
-                    by.trim_start_matches("staff:"),
-                    format_utc(at)
-                ),
-                _ => format!(
-                    "Nothing changed: this request is {} and can no longer be decided.",
-                    now_state.replace('_', " ")
-                ),
-            };
-            render_detail_status(
-                state,
-                session,
-                id,
-                |ctx| ctx.insert("problem", &message),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-    }
+    let message = match (first.by, first.at) {
+        (Some(by), Some(at)) => format!(
+            "Nothing changed: this request was already {} by {} at {}.",
+            first.state.replace('_', " "),
+            by.trim_start_matches("staff:"),
+            format_utc(at)
+        ),
+        _ => format!(
+            "Nothing changed: this request is {} and can no longer be decided.",
+            first.state.replace('_', " ")
+        ),
+    };
+    render_detail_status(
+        state,
+        session,
+        id,
+        |ctx| ctx.insert("problem", &message),
+        StatusCode::CONFLICT,
+    )
+    .await
 }
 
 fn login_error(e: LoginError) -> AppError {

@@ -1,0 +1,77 @@
+//! The rows delivery reads: a request and its packages, loaded with one query each.
+
+use crate::db::schema::{packages, requests};
+use crate::db::DbConnection;
+use diesel::prelude::*;
+
+/// What delivery needs of a request. Holds the download password's Argon2 hash, never a password.
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = requests)]
+pub struct RequestRow {
+    pub id: String,
+    pub reference: String,
+    pub requester_email: String,
+    pub state: String,
+    pub format_id: String,
+    pub format_summary: String,
+    pub protection: String,
+    pub password_hash: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+impl std::fmt::Debug for RequestRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestRow")
+            .field("id", &self.id)
+            .field("reference", &self.reference)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A package as delivery sees it (no link hashes, no bytes).
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = packages)]
+pub struct PackageRow {
+    pub id: String,
+    pub request_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub token_count: i64,
+    pub shipment_numbers: String,
+    pub state: String,
+    pub downloads: i32,
+    pub max_downloads: i32,
+    pub wrong_passwords: i32,
+    pub expires_at: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub destroyed_at: Option<i64>,
+}
+
+pub fn request(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RequestRow>> {
+    requests::table
+        .find(id)
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn package(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PackageRow>> {
+    packages::table
+        .find(id)
+        .select(PackageRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn packages_of(conn: &mut DbConnection, request_id: &str) -> QueryResult<Vec<PackageRow>> {
+    packages::table
+        .filter(packages::request_id.eq(request_id))
+        .order(packages::created_at.asc())
+        .then_order_by(packages::id.asc())
+        .select(PackageRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,233 @@
+//! Email messages built from the tera templates under `templates/email/` (a `.txt` and an
+//! `.html` part each), ready for the outbox.
+
+use super::OutgoingEmail;
+use crate::clock::format_utc;
+use crate::config::Config;
+use crate::delivery::{PackageRow, RequestRow};
+use serde::Serialize;
+
+/// The links and dates of one released package, for its "download ready" email.
+pub struct ReleasedLinks<'a> {
+    pub download_token: &'a str,
+    pub confirm_token: &'a str,
+    pub expires_at: i64,
+    pub max_downloads: i32,
+}
+
+#[derive(Serialize)]
+struct Common<'a> {
+    vendor_name: &'a str,
+    delivery_email: &'a str,
+    reference: &'a str,
+    base_url: &'a str,
+}
+
+#[derive(Serialize)]
+struct PackageContext<'a> {
+    file_name: &'a str,
+    size: String,
+    sha256: &'a str,
+    token_count: i64,
+    shipment_numbers: &'a str,
+}
+
+fn base_url(config: &Config) -> &str {
+    config.public_base_url.trim_end_matches('/')
+}
+
+fn context(config: &Config, request: &RequestRow) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    ctx.insert(
+        "site",
+        &Common {
+            vendor_name: &config.vendor_name,
+            delivery_email: &config.delivery_email,
+            reference: &request.reference,
+            base_url: base_url(config),
+        },
+    );
+    ctx.insert("format_id", &request.format_id);
+    ctx.insert("format_summary", &request.format_summary);
+    ctx.insert("protection", &request.protection);
+    ctx
+}
+
+fn insert_package(ctx: &mut tera::Context, package: &PackageRow) {
+    ctx.insert(
+        "package",
+        &PackageContext {
+            file_name: &package.file_name,
+            size: human_size(package.size),
+            sha256: &package.sha256,
+            token_count: package.token_count,
+            shipment_numbers: &package.shipment_numbers,
+        },
+    );
+}
+
+fn build(
+    tera: &tera::Tera,
+    template: &str,
+    ctx: &tera::Context,
+    to: &str,
+    subject: String,
+    request: &RequestRow,
+    carries_links: bool,
+) -> Result<OutgoingEmail, tera::Error> {
+    Ok(OutgoingEmail {
+        kind: template.to_string(),
+        to: to.to_string(),
+        subject,
+        text: tera.render(&format!("email/{template}.txt"), ctx)?,
+        html: tera.render(&format!("email/{template}.html"), ctx)?,
+        carries_links,
+        request_id: Some(request.id.clone()),
+    })
+}
+
+/// "Your seed file is ready": one per package, with both one-time links.
+pub fn download_ready(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    package: &PackageRow,
+    links: &ReleasedLinks<'_>,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    insert_package(&mut ctx, package);
+    let base = base_url(config);
+    ctx.insert(
+        "download_url",
+        &format!("{base}/d/{}", links.download_token),
+    );
+    ctx.insert("confirm_url", &format!("{base}/c/{}", links.confirm_token));
+    ctx.insert("expires", &format_utc(links.expires_at));
+    ctx.insert("max_downloads", &links.max_downloads);
+    ctx.insert("entra", &request.format_id.starts_with("entra-"));
+    ctx.insert("password", &(request.password_hash.is_some()));
+    let subject = format!(
+        "Your token seed file is ready to download ({})",
+        request.reference
+    );
+    build(
+        tera,
+        "download_ready",
+        &ctx,
+        &request.requester_email,
+        subject,
+        request,
+        true,
+    )
+}
+
+/// "Your request was not approved", with the delivery team's reason.
+pub fn rejected(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    reason: &str,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    ctx.insert("reason", reason);
+    let subject = format!(
+        "Your token seed request was not approved ({})",
+        request.reference
+    );
+    build(
+        tera,
+        "rejected",
+        &ctx,
+        &request.requester_email,
+        subject,
+        request,
+        false,
+    )
+}
+
+/// "You confirmed receipt; the file is deleted."
+pub fn confirmed(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    package: &PackageRow,
+    at: i64,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    insert_package(&mut ctx, package);
+    ctx.insert("at", &format_utc(at));
+    let subject = format!(
+        "Receipt confirmed, your seed file has been deleted ({})",
+        request.reference
+    );
+    build(
+        tera,
+        "confirmed",
+        &ctx,
+        &request.requester_email,
+        subject,
+        request,
+        false,
+    )
+}
+
+/// "Too many wrong passwords": one to the customer and one to the delivery team.
+pub fn locked(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    package: &PackageRow,
+    at: i64,
+) -> Result<[OutgoingEmail; 2], tera::Error> {
+    let mut ctx = context(config, request);
+    insert_package(&mut ctx, package);
+    ctx.insert("at", &format_utc(at));
+    ctx.insert("attempts", &package.wrong_passwords);
+    ctx.insert("requester_email", &request.requester_email);
+    let customer = build(
+        tera,
+        "locked",
+        &ctx,
+        &request.requester_email,
+        format!("Your seed file download is locked ({})", request.reference),
+        request,
+        false,
+    )?;
+    let alert = build(
+        tera,
+        "locked_alert",
+        &ctx,
+        &config.alert_email,
+        format!(
+            "ALERT: download locked after wrong passwords ({})",
+            request.reference
+        ),
+        request,
+        false,
+    )?;
+    Ok([customer, alert])
+}
+
+/// `1.2 MB (1,234,567 bytes)`-style sizes for people.
+pub fn human_size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    let short = if b >= 1024.0 * 1024.0 {
+        format!("{:.1} MB", b / (1024.0 * 1024.0))
+    } else if b >= 1024.0 {
+        format!("{:.1} KB", b / 1024.0)
+    } else {
+        return format!("{bytes} bytes");
+    };
+    format!("{short} ({bytes} bytes)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_size(10), "10 bytes");
+        assert_eq!(human_size(2048), "2.0 KB (2048 bytes)");
+    }
+}

@@ -1,0 +1,257 @@
+//! `GET /d/{token}` shows the file and (when protected) a password field; `POST /d/{token}`
+//! checks the password, consumes one download and streams the file chunk by chunk.
+
+use super::{check_csrf, csrf_for, gone_page, render_page};
+use crate::clock::format_utc;
+use crate::db::DbError;
+use crate::delivery::links::{self, Found, LinkKind};
+use crate::delivery::{DeliveryError, LinkToken, PackageRow};
+use crate::mail::compose::human_size;
+use crate::storage;
+use crate::web::security::client_ip;
+use crate::web::{AppError, AppState};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct DownloadForm {
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl std::fmt::Debug for DownloadForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DownloadForm([redacted])")
+    }
+}
+
+impl Drop for DownloadForm {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.password);
+    }
+}
+
+async fn lookup(
+    state: &web::Data<AppState>,
+    token: &LinkToken,
+) -> Result<Result<Found, links::Gone>, AppError> {
+    let token = LinkToken::from_url(token.expose().to_string());
+    let now = state.clock.now();
+    Ok(state
+        .db
+        .run(move |conn| links::lookup(conn, LinkKind::Download, &token, now))
+        .await?)
+}
+
+fn download_page(
+    req: &HttpRequest,
+    state: &AppState,
+    found: &Found,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (csrf, cookie) = csrf_for(req, state);
+    let p = &found.package;
+    let mut context = tera::Context::new();
+    context.insert("file_name", &p.file_name);
+    context.insert("size", &human_size(p.size));
+    context.insert("sha256", &p.sha256);
+    context.insert("expires", &format_utc(p.expires_at.unwrap_or_default()));
+    context.insert("downloads_left", &(p.max_downloads - p.downloads).max(0));
+    context.insert("needs_password", &found.request.password_hash.is_some());
+    context.insert("reference", &found.request.reference);
+    context.insert("csrf", &csrf);
+    context.insert("error", &error);
+    render_page(state, "links/download.html", context, status, cookie)
+}
+
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = LinkToken::from_url(token.into_inner());
+    match lookup(&state, &token).await? {
+        Ok(found) => download_page(&req, &state, &found, None, StatusCode::OK),
+        Err(gone) => gone_page(&state, gone),
+    }
+}
+
+/// Argon2id check on the blocking pool (it is deliberately slow).
+async fn password_matches(hash: String, password: String) -> Result<bool, AppError> {
+    web::block(move || {
+        use argon2::{PasswordHash, PasswordVerifier};
+        let mut password = password;
+        let ok = PasswordHash::new(&hash)
+            .map(|parsed| {
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        zeroize::Zeroize::zeroize(&mut password);
+        ok
+    })
+    .await
+    .map_err(AppError::internal)
+}
+
+pub async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<DownloadForm>,
+) -> Result<HttpResponse, AppError> {
+    check_csrf(&req, &form.csrf)?;
+    let token = LinkToken::from_url(token.into_inner());
+    let found = match lookup(&state, &token).await? {
+        Ok(found) => found,
+        Err(gone) => return gone_page(&state, gone),
+    };
+    let ip = client_ip(&req, &state.config.trusted_proxies);
+    let id = found.package.id.clone();
+    let refund = match found.request.password_hash.clone() {
+        None => false,
+        Some(hash) => {
+            let (pid, limit) = (id.clone(), state.config.wrong_password_limit);
+            let reserved = state
+                .db
+                .run(move |conn| links::reserve_attempt(conn, &pid, limit))
+                .await?;
+            if !reserved {
+                return match lookup(&state, &token).await? {
+                    Ok(found) => download_page(
+                        &req,
+                        &state,
+                        &found,
+                        Some("Too many attempts at once. Please try again.".into()),
+                        StatusCode::CONFLICT,
+                    ),
+                    Err(gone) => gone_page(&state, gone),
+                };
+            }
+            if !password_matches(hash, form.password.clone()).await? {
+                let (app, pid, ip) = (state.clone(), id.clone(), ip.clone());
+                let now = state.clock.now();
+                let wrong = state
+                    .db
+                    .run(move |conn| {
+                        links::wrong_password(conn, &app.config, &app.tera, &pid, &ip, now)
+                    })
+                    .await?;
+                if wrong.remaining == 0 {
+                    return gone_page(&state, links::Gone::Locked);
+                }
+                let message = format!(
+                    "That password is not right. {} attempt(s) left before the download is locked.",
+                    wrong.remaining
+                );
+                return download_page(&req, &state, &found, Some(message), StatusCode::FORBIDDEN);
+            }
+            true
+        }
+    };
+    let (pid, now) = (id.clone(), state.clock.now());
+    let granted = state
+        .db
+        .run(move |conn| links::consume_download(conn, &pid, refund, &ip, now))
+        .await?;
+    if !granted {
+        return match lookup(&state, &token).await? {
+            Ok(_) => Err(AppError::Unavailable),
+            Err(gone) => gone_page(&state, gone),
+        };
+    }
+    stream(state, found.package).await
+}
+
+/// `Content-Disposition` file name: letters, digits, `.`, `-`, `_` only.
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "seed-file.bin".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Streams the package: one chunk read and opened at a time on the blocking pool, through a
+/// bounded channel, so memory stays at a few chunks whatever the size.
+async fn stream(state: web::Data<AppState>, package: PackageRow) -> Result<HttpResponse, AppError> {
+    let (vault, pid) = (state.vault.clone(), package.id.clone());
+    let key = state
+        .db
+        .run(move |conn| Ok::<_, DbError>(storage::package_key(conn, &vault, &pid)))
+        .await?
+        .map_err(|e| AppError::internal(DeliveryError::Invalid(e.to_string())))?;
+    let size = u64::try_from(package.size).unwrap_or(0);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    let (db, id) = (state.db.clone(), package.id.clone());
+    tokio::spawn(async move {
+        for seq in 0..storage::chunk_count(size) {
+            let (key, chunk_of) = (key.clone(), id.clone());
+            let chunk = db
+                .run(move |conn| {
+                    Ok::<_, DbError>(storage::read_chunk(conn, &key, &chunk_of, seq, size))
+                })
+                .await;
+            let item = match chunk {
+                Ok(Ok(bytes)) => Ok(Bytes::copy_from_slice(bytes.expose())),
+                Ok(Err(e)) => Err(std::io::Error::other(e.to_string())),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            let failed = item.is_err();
+            if let Err(e) = &item {
+                tracing::error!(package = %id, error = %e, "streaming a package failed");
+            }
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let content_type = match package.content_type.as_str() {
+        t @ ("application/zip" | "application/pgp-encrypted") => t,
+        _ => "application/octet-stream",
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"{}\"",
+                safe_file_name(&package.file_name)
+            ),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .no_chunking(size)
+        .streaming(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn file_names_are_sanitised() {
+        assert_eq!(safe_file_name("seeds 2026.zip"), "seeds_2026.zip");
+        assert_eq!(safe_file_name("..\"/x\r\n.zip"), "__x__.zip");
+        assert_eq!(safe_file_name(""), "seed-file.bin");
+    }
+}
