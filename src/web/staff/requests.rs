@@ -13,6 +13,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+/// Shown next to the approve form's code field.
+const BAD_CODE: &str =
+    "That code is wrong or was already used. Wait for the next code and enter it.";
+
 #[derive(Deserialize)]
 pub struct QueueQuery {
     state: Option<String>,
@@ -144,19 +148,16 @@ pub async fn approve(
         })
         .await?;
     match result {
-        None => render_detail_status(
-            &state,
-            &session,
-            id,
-            |ctx| {
-                ctx.insert(
-                    "code_error",
-                    "That code is wrong or was already used. Wait for the next code and enter it.",
-                )
-            },
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await,
+        None => {
+            render_detail_status(
+                &state,
+                &session,
+                id,
+                |ctx| ctx.insert("code_error", BAD_CODE),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Some(ApproveOutcome::Approved { .. }) => Ok(decided(&id, "approved")),
         Some(ApproveOutcome::AlreadyDecided(first)) => {
             already_decided(&state, &session, id, first).await
