@@ -60,6 +60,8 @@ pub fn build_state(config: Config, master: MasterKey, clock: Clock) -> anyhow::R
         if crate::demo::seed_if_empty(&mut conn, &vault, clock.now())? {
             tracing::info!("loaded the demo customer, orders and tokens");
         }
+        let issuer = config.vendor_name.clone();
+        crate::staff::demo::ensure(&mut conn, &vault, &config.data_dir, &issuer, clock.now())?;
     }
     let tera = web::assets::tera()?;
     Ok(AppState {
@@ -79,10 +81,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let demo = config.is_demo();
     let base = config.public_base_url.clone();
+    let data_dir = config.data_dir.clone();
     let state = build_state(config, master, Clock::System)?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     if demo {
         println!("{}", crate::demo::walkthrough(&base));
+        if let Some(credentials) = crate::staff::demo::credentials(&data_dir) {
+            println!("{credentials}");
+        }
     }
     let _jobs = crate::jobs::start(
         crate::jobs::JobDeps::from_state(&state),

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod pack;
 pub mod packaging;
 pub mod request;
+pub mod staff;
 pub mod storage;
 pub mod vault;
 pub mod web;

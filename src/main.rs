@@ -33,6 +33,16 @@ enum Command {
         /// The TOML manifest naming customer, order and shipments.
         manifest: PathBuf,
     },
+    /// Delivery-team accounts.
+    Staff {
+        #[command(subcommand)]
+        action: StaffCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Assign tokens to users and export the Entra ID upload and an inventory.
     Assign(seedport::assign::AssignArgs),
     /// Build a delivery package from a factory file, exactly as the portal does.
@@ -53,6 +63,48 @@ enum KeysCommand {
         #[arg(long)]
         new_key_file: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create an account; prints its password (unless given) and TOTP enrolment once.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// reviewer or admin.
+        #[arg(long, value_parser = ["reviewer", "admin"])]
+        role: String,
+        /// Read the password from this file's first line instead of generating one.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// List accounts with role and status.
+    List,
+    /// Disable an account and end its sessions.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password (generated unless given), clear the lockout, end sessions.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Issue a new TOTP secret and print its enrolment once.
+    ResetTotp {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; exits non-zero naming the first broken row.
+    Verify,
 }
 
 fn main() -> ExitCode {
@@ -95,10 +147,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { manifest } => import(&config, &manifest),
+        Command::Staff { action } => staff(&config, action),
+        Command::Audit {
+            action: AuditCommand::Verify,
+        } => {
+            let db = seedport::app::open_database(&config)?;
+            let mut conn = db.get()?;
+            seedport::staff::cli::audit_verify(&mut conn)
+        }
         Command::Keys {
             action: KeysCommand::Rotate { new_key_file },
         } => rotate(&config, new_key_file),
         Command::Assign(_) | Command::Pack(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn staff(config: &Config, action: StaffCommand) -> anyhow::Result<ExitCode> {
+    use seedport::staff::cli;
+    let db = seedport::app::open_database(config)?;
+    let mut conn = db.get()?;
+    let now = seedport::clock::Clock::System.now();
+    let password = |file: Option<PathBuf>| file.map(|f| cli::read_password_file(&f)).transpose();
+    match action {
+        StaffCommand::Add {
+            email,
+            name,
+            role,
+            password_file,
+        } => {
+            let vault = seedport::vault::Vault::new(seedport::app::load_master_key(config)?);
+            let role = seedport::staff::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("the role must be reviewer or admin"))?;
+            let args = cli::AddArgs {
+                email,
+                name,
+                role,
+                password: password(password_file)?,
+            };
+            cli::add(&mut conn, &vault, config, args, now)
+        }
+        StaffCommand::List => cli::list(&mut conn, now),
+        StaffCommand::Disable { email } => cli::disable(&mut conn, &email),
+        StaffCommand::ResetPassword {
+            email,
+            password_file,
+        } => cli::reset_password(&mut conn, &email, password(password_file)?),
+        StaffCommand::ResetTotp { email } => {
+            let vault = seedport::vault::Vault::new(seedport::app::load_master_key(config)?);
+            cli::reset_totp(&mut conn, &vault, config, &email, now)
+        }
     }
 }
 

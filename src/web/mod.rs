@@ -8,6 +8,7 @@ pub mod links;
 pub mod mailbox;
 pub mod ops;
 pub mod security;
+pub mod staff;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -68,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(ops::readyz))
         .route("/static/{path:.*}", web::get().to(assets::static_file))
         .configure(crate::assign::configure)
+        .configure(staff::configure)
         .configure(links::routes)
         .configure(mailbox::routes);
 }

@@ -1,0 +1,227 @@
+//! The orders view: customers, orders, shipments and what was delivered to whom and when,
+//! searchable by PO, invoice, shipment number, token serial or email.
+
+use super::review::token_summary;
+use crate::clock::format_utc;
+use crate::db::schema::{
+    customer_emails, customers, orders, packages, request_shipments, requests, shipments, tokens,
+};
+use crate::db::DbConnection;
+use diesel::prelude::*;
+use serde::Serialize;
+
+/// Most orders one page shows.
+const LIMIT: i64 = 50;
+
+/// One order with its shipments.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    pub customer: String,
+    pub customer_emails: Vec<String>,
+    pub po: String,
+    pub invoice: String,
+    pub imported: String,
+    pub shipments: Vec<ShipmentView>,
+}
+
+/// One shipment and every request that covered it.
+#[derive(Debug, Serialize)]
+pub struct ShipmentView {
+    pub number: String,
+    pub ship_date: String,
+    pub token_count: i64,
+    pub models: String,
+    pub locked: bool,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// What happened to one request for a shipment.
+#[derive(Debug, Serialize)]
+pub struct Delivery {
+    pub request_id: String,
+    pub reference: String,
+    pub state: String,
+    pub requester_email: String,
+    pub requested: String,
+    pub decided: Option<String>,
+    pub decided_by: Option<String>,
+    pub downloaded: Option<String>,
+    pub confirmed: Option<String>,
+}
+
+/// Orders matching `q` (every field is an exact match, case-insensitive for emails and
+/// references), or the newest orders when `q` is empty.
+pub fn search(conn: &mut DbConnection, q: &str) -> Result<Vec<OrderView>, diesel::result::Error> {
+    let q = q.trim();
+    let ids: Vec<String> = if q.is_empty() {
+        orders::table
+            .order(orders::created_at.desc())
+            .select(orders::id)
+            .limit(LIMIT)
+            .load(conn)?
+    } else {
+        matching_order_ids(conn, q)?
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids.iter().take(LIMIT as usize) {
+        out.push(order_view(conn, id)?);
+    }
+    Ok(out)
+}
+
+fn matching_order_ids(
+    conn: &mut DbConnection,
+    q: &str,
+) -> Result<Vec<String>, diesel::result::Error> {
+    let forms = vec![q.to_string(), q.to_uppercase(), q.to_lowercase()];
+    let mut ids: Vec<String> = orders::table
+        .filter(
+            orders::po_number
+                .eq_any(&forms)
+                .or(orders::invoice_number.eq_any(&forms)),
+        )
+        .select(orders::id)
+        .load(conn)?;
+    ids.extend(
+        shipments::table
+            .filter(shipments::shipment_number.eq_any(&forms))
+            .select(shipments::order_id)
+            .load::<String>(conn)?,
+    );
+    ids.extend(
+        tokens::table
+            .inner_join(shipments::table)
+            .filter(tokens::serial.eq_any(&forms))
+            .select(shipments::order_id)
+            .load::<String>(conn)?,
+    );
+    let email = q.to_lowercase();
+    ids.extend(
+        customer_emails::table
+            .inner_join(customers::table.inner_join(orders::table))
+            .filter(customer_emails::email.eq(&email))
+            .select(orders::id)
+            .load::<String>(conn)?,
+    );
+    ids.extend(
+        requests::table
+            .filter(requests::requester_email.eq(&email))
+            .select(requests::order_id)
+            .load::<String>(conn)?,
+    );
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    Ok(ids)
+}
+
+fn order_view(conn: &mut DbConnection, order_id: &str) -> Result<OrderView, diesel::result::Error> {
+    let (customer_id, customer, po, invoice, created_at): (String, String, String, String, i64) =
+        orders::table
+            .inner_join(customers::table)
+            .filter(orders::id.eq(order_id))
+            .select((
+                customers::id,
+                customers::name,
+                orders::po_number,
+                orders::invoice_number,
+                orders::created_at,
+            ))
+            .first(conn)?;
+    let emails: Vec<String> = customer_emails::table
+        .filter(customer_emails::customer_id.eq(&customer_id))
+        .order(customer_emails::email.asc())
+        .select(customer_emails::email)
+        .load(conn)?;
+    let rows: Vec<(String, String, String, Option<i64>)> = shipments::table
+        .filter(shipments::order_id.eq(order_id))
+        .order(shipments::shipment_number.asc())
+        .select((
+            shipments::id,
+            shipments::shipment_number,
+            shipments::ship_date,
+            shipments::locked_at,
+        ))
+        .load(conn)?;
+    let mut views = Vec::with_capacity(rows.len());
+    for (id, number, ship_date, locked_at) in rows {
+        let (token_count, models) = token_summary(conn, &id)?;
+        let deliveries = deliveries(conn, &id, &number)?;
+        views.push(ShipmentView {
+            number,
+            ship_date,
+            token_count,
+            models,
+            locked: locked_at.is_some(),
+            deliveries,
+        });
+    }
+    Ok(OrderView {
+        customer,
+        customer_emails: emails,
+        po,
+        invoice,
+        imported: format_utc(created_at),
+        shipments: views,
+    })
+}
+
+type RequestRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+fn deliveries(
+    conn: &mut DbConnection,
+    shipment_id: &str,
+    number: &str,
+) -> Result<Vec<Delivery>, diesel::result::Error> {
+    let rows: Vec<RequestRow> = request_shipments::table
+        .inner_join(requests::table)
+        .filter(request_shipments::shipment_id.eq(shipment_id))
+        .order(requests::created_at.asc())
+        .select((
+            requests::id,
+            requests::reference,
+            requests::state,
+            requests::requester_email,
+            requests::created_at,
+            requests::decided_at,
+            requests::decided_by,
+        ))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (request_id, reference, state, requester_email, created_at, decided_at, decided_by) in rows
+    {
+        let packs: Vec<(String, Option<i64>, Option<i64>)> = packages::table
+            .filter(packages::request_id.eq(&request_id))
+            .select((
+                packages::shipment_numbers,
+                packages::last_download_at,
+                packages::confirmed_at,
+            ))
+            .load(conn)?;
+        // A package covers this shipment when its list names it (or names nothing).
+        let covering = packs
+            .iter()
+            .filter(|(numbers, _, _)| numbers.is_empty() || numbers.contains(number));
+        let downloaded = covering.clone().filter_map(|p| p.1).max();
+        let confirmed = covering.filter_map(|p| p.2).max();
+        out.push(Delivery {
+            request_id,
+            reference,
+            state,
+            requester_email,
+            requested: format_utc(created_at),
+            decided: decided_at.map(format_utc),
+            decided_by,
+            downloaded: downloaded.map(format_utc),
+            confirmed: confirmed.map(format_utc),
+        });
+    }
+    Ok(out)
+}
