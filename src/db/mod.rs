@@ -147,7 +147,9 @@ impl Db {
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
-            .min_idle(Some(1))
+            // Connections open on demand: a pool that keeps one idle opens it in a background
+            // thread, and a CLI command exiting while libpq is mid-connect crashed at exit.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(Manager {
                 backend: backend.clone(),
