@@ -364,6 +364,26 @@ pub fn open_secrets(
     Ok(serde_json::from_slice(plain.expose()).unwrap_or_default())
 }
 
+/// Edits the draft's sealed secrets, then stores the choices and the step the customer may
+/// now open, in one write transaction: the step never advances without its secrets.
+pub fn advance(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    draft: &mut Draft,
+    step: Step,
+    choices: &Choices,
+    now: i64,
+    edit: impl FnOnce(&mut DraftSecrets),
+) -> Result<(), DraftError> {
+    crate::db::write_tx(conn, |conn| {
+        let mut secrets = open_secrets(conn, vault, draft)?;
+        edit(&mut secrets);
+        save_secrets(conn, vault, draft, &secrets, now)?;
+        save(conn, draft, step, choices)?;
+        Ok(())
+    })
+}
+
 /// Drops the sealed secrets and shreds their key (at submit).
 pub fn destroy_secrets(
     conn: &mut DbConnection,

@@ -222,13 +222,16 @@ pub async fn save(
     state
         .db
         .run(move |conn| {
-            let mut secrets =
-                draft::open_secrets(conn, &vault, &draft).map_err(AppError::internal)?;
-            secrets.set_pskc(passphrase.as_ref(), psk.as_ref());
-            draft::save_secrets(conn, &vault, &mut draft, &secrets, now)
-                .map_err(AppError::internal)?;
-            draft::save(conn, &draft, Step::Review, &choices)?;
-            Ok::<_, AppError>(())
+            draft::advance(
+                conn,
+                &vault,
+                &mut draft,
+                Step::Review,
+                &choices,
+                now,
+                |secrets| secrets.set_pskc(passphrase.as_ref(), psk.as_ref()),
+            )
+            .map_err(AppError::internal)
         })
         .await?;
     Ok(see_other(&step_url(&draft_id, Step::Review)))

@@ -235,13 +235,16 @@ pub async fn save(
     state
         .db
         .run(move |conn| {
-            let mut secrets =
-                draft::open_secrets(conn, &vault, &draft).map_err(AppError::internal)?;
-            secrets.set_zip_password(password.as_ref());
-            draft::save_secrets(conn, &vault, &mut draft, &secrets, now)
-                .map_err(AppError::internal)?;
-            draft::save(conn, &draft, Step::Format, &choices)?;
-            Ok::<_, AppError>(())
+            draft::advance(
+                conn,
+                &vault,
+                &mut draft,
+                Step::Format,
+                &choices,
+                now,
+                |secrets| secrets.set_zip_password(password.as_ref()),
+            )
+            .map_err(AppError::internal)
         })
         .await?;
     Ok(see_other(&step_url(&id, Step::Format)))
