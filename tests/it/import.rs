@@ -1,7 +1,7 @@
 //! Factory import through the real CLI on both backends: success, idempotence, every bad input
 //! with its message and no change, secrets never readable in the database, key rotation.
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use std::path::Path;

@@ -1,13 +1,13 @@
 //! Helpers for the wizard tests: drive the forms, read rows and packages back.
 #![allow(dead_code)]
 
+use crate::support::tools::{self, Tool};
 use crate::support::TestApp;
 use diesel::prelude::*;
 use reqwest::{Response, StatusCode};
 use seedport::db::schema::{shipments, tokens};
 use seedport::vault::token_aad;
 use std::path::Path;
-use std::process::Command;
 
 pub const EMAIL: &str = "it-admin@acme.example";
 pub const PASSWORD: &str = "tulip anchor gravel 42";
@@ -189,7 +189,7 @@ pub fn package_bytes(app: &TestApp, package_id: &str, size: i64) -> Vec<u8> {
 
 /// Extracts a zip with 7z into `to`.
 pub fn sevenz(zip: &Path, password: Option<&str>, to: &Path) {
-    let mut c = Command::new("7z");
+    let mut c = tools::command(Tool::SevenZip);
     c.arg("x").arg("-y").arg(format!("-o{}", to.display()));
     if let Some(pw) = password {
         c.arg(format!("-p{pw}"));

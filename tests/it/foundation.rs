@@ -1,7 +1,7 @@
 //! Foundation: migrations on both backends, the server's operational endpoints and headers,
 //! configuration failures, and the production guard.
 
-mod support;
+use crate::support;
 
 use seedport::db::{self, Db};
 use support::{backends, spawn_app, TestDb};

@@ -1,86 +1,24 @@
 //! One end-to-end walk through the wizard in headless Chromium (driven by chromedriver via
 //! fantoccini), from the start page to the confirmation page, then the request in the database.
 
-mod support;
-mod wizard_helpers;
+use crate::support;
+use crate::wizard_helpers;
 
 use diesel::prelude::*;
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
 use seedport::db::schema::{packages, requests};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+
+use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::tools::Tool;
 use support::{spawn_app, Backend};
 use wizard_helpers::PASSWORD;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn customer_walks_the_wizard_in_a_real_browser() {
-    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
-        if std::env::var_os("CI").is_none() {
-            eprintln!("\n!!! SKIPPING browser_wizard: {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver) !!!\n");
-            return;
-        }
-        panic!("CI must have chromium and chromedriver installed");
-    }
+    crate::require_tools!(Tool::Chromium, Tool::Chromedriver);
     let app = spawn_app(Backend::Sqlite).await;
-    let port = free_port();
-    let _driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let caps: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_value(serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                    "--disable-background-networking", "--no-first-run",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        }))
-        .unwrap();
-    let mut client = None;
-    for _ in 0..50 {
-        match ClientBuilder::native()
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let c = client.expect("chromedriver did not start");
+    let browser = Browser::start(BrowserOptions::default()).await;
+    let c = browser.client.clone();
 
     c.goto(&app.base_url).await.unwrap();
     c.find(Locator::Css("#kind-po"))

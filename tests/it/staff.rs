@@ -1,7 +1,7 @@
 //! The delivery team's console: sign-in (password + TOTP, lockout, sessions), roles, CSRF,
 //! approve/reject races, and the audit chain checked by the CLI — on every backend.
 
-mod support;
+use crate::support;
 
 use diesel::prelude::*;
 use reqwest::cookie::{CookieStore, Jar};

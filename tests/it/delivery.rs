@@ -2,7 +2,7 @@
 //! server on loopback, scanner-safe links, one-time downloads, password lockout, confirmation
 //! that destroys the package, expiry with an injected clock, and the outbox under failure.
 
-mod support;
+use crate::support;
 
 use diesel::prelude::*;
 use seedport::db::schema::{
@@ -16,8 +16,9 @@ use seedport::storage::ChunkWriter;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use support::tools::{self, Tool};
 use support::{backends, spawn_app_with, Backend, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -53,8 +54,8 @@ fn free_port() -> u16 {
 impl Smtp {
     fn start(port: u16) -> Smtp {
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp.py");
-        let mut child = Command::new("python3")
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/smtp.py");
+        let mut child = tools::command(Tool::Python)
             .arg(script)
             .arg(port.to_string())
             .arg(dir.path())
@@ -229,7 +230,7 @@ fn seven_zip(dir: &Path, password: &str) -> Vec<u8> {
     let input = dir.join("EntraTokens.csv");
     std::fs::write(&input, "upn,serial number,secret key,timeinterval,manufacturer,model\n,10001001,JBSWY3DPEHPK3PXP,30,Deepnet,SafeID\n").unwrap();
     let zip = dir.join("seeds.zip");
-    let out = Command::new("7z")
+    let out = tools::command(Tool::SevenZip)
         .args(["a", "-tzip", "-mem=AES256", &format!("-p{password}")])
         .arg(&zip)
         .arg(&input)
@@ -358,6 +359,7 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn approve_email_download_and_confirm_end_to_end() {
+    crate::require_tools!(Tool::Aiosmtpd, Tool::SevenZip);
     for backend in backends() {
         let smtp = Smtp::start(free_port());
         let app = app_with_smtp(backend, smtp.port).await;
@@ -494,7 +496,7 @@ async fn approve_email_download_and_confirm_end_to_end() {
         // 7-Zip opens what was downloaded.
         let got = work.path().join("downloaded.zip");
         std::fs::write(&got, &bytes).unwrap();
-        let out = Command::new("7z")
+        let out = tools::command(Tool::SevenZip)
             .args(["x", &format!("-p{PASSWORD}"), "-y"])
             .arg(format!("-o{}", work.path().join("out").display()))
             .arg(&got)
@@ -582,6 +584,7 @@ async fn approve_email_download_and_confirm_end_to_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_downloads_against_a_limit_of_one_give_exactly_one_file() {
+    crate::require_tools!(Tool::Aiosmtpd);
     for backend in backends() {
         let smtp = Smtp::start(free_port());
         let app = app_with(backend, Some(smtp.port), |c| c.download_limit = 1).await;
@@ -635,6 +638,7 @@ async fn concurrent_downloads_against_a_limit_of_one_give_exactly_one_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_wrong_passwords_lock_the_download_and_alert_the_team() {
+    crate::require_tools!(Tool::Aiosmtpd);
     for backend in backends() {
         let smtp = Smtp::start(free_port());
         let app = app_with_smtp(backend, smtp.port).await;
@@ -720,6 +724,7 @@ async fn five_wrong_passwords_lock_the_download_and_alert_the_team() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn links_expire_with_the_clock_and_the_sweeper_destroys_the_package() {
+    crate::require_tools!(Tool::Aiosmtpd);
     for backend in backends() {
         let smtp = Smtp::start(free_port());
         let app = app_with_smtp(backend, smtp.port).await;
@@ -764,6 +769,7 @@ async fn links_expire_with_the_clock_and_the_sweeper_destroys_the_package() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn emails_wait_while_smtp_is_down_and_go_out_when_it_returns() {
+    crate::require_tools!(Tool::Aiosmtpd);
     for backend in backends() {
         let port = free_port();
         let app = app_with_smtp(backend, port).await;
@@ -810,6 +816,7 @@ async fn emails_wait_while_smtp_is_down_and_go_out_when_it_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_deliver_fifty_emails_exactly_once() {
+    crate::require_tools!(Tool::Aiosmtpd);
     for backend in backends() {
         let smtp = Smtp::start(free_port());
         let app = app_with_smtp(backend, smtp.port).await;
@@ -917,6 +924,7 @@ async fn racing_reviewers_exactly_one_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reject_needs_a_reason_destroys_packages_and_emails_it() {
+    crate::require_tools!(Tool::Aiosmtpd);
     for backend in backends() {
         let smtp = Smtp::start(free_port());
         let app = app_with_smtp(backend, smtp.port).await;
@@ -1014,6 +1022,7 @@ async fn demo_mode_writes_eml_files_shown_in_the_demo_mailbox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore]
 async fn measure_streaming_a_100_mb_package() {
+    crate::require_tools!(Tool::Aiosmtpd);
     let smtp = Smtp::start(free_port());
     let app = app_with(Backend::Sqlite, Some(smtp.port), |_| {}).await;
     let _jobs = start_jobs(&app);

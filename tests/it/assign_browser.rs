@@ -1,21 +1,22 @@
 //! The `/tools/assign` page in headless Chromium: load files, assign, re-assign by keyboard,
 //! export, check the downloaded CSVs, and check that no request carries token data.
 //!
-//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian `chromium chromium-driver`).
+//! Needs Chromium and chromedriver (Debian `chromium chromium-driver`), through `support::tools`.
 //! Without them the tests are skipped loudly, unless `CI` is set, where they fail.
 
 use actix_web::dev::Service;
 use actix_web::{web, App, HttpServer};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+use crate::support::browser::{Browser, BrowserOptions};
+use crate::support::tools::Tool;
+
 const ENTER: &str = "\u{e007}";
 const TAB: &str = "\u{e004}";
 
@@ -83,74 +84,12 @@ fn spawn_server() -> Server {
     }
 }
 
-struct Driver(Child);
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn browser_available() -> bool {
-    let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "chromium/chromedriver missing and CI is set: install `chromium chromium-driver`"
-            );
-        }
-        eprintln!("\n!!!!! SKIPPING BROWSER TEST: {CHROMIUM} or {CHROMEDRIVER} not found (apt install chromium chromium-driver) !!!!!\n");
-    }
-    ok
-}
-
-async fn start_browser(profile: &Path, downloads: &Path) -> (Driver, Client) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let driver = Driver(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                "--disable-background-networking", "--no-first-run",
-                "--window-size=1280,1000",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-            "prefs": {
-                "download.default_directory": downloads.display().to_string(),
-                "download.prompt_for_download": false,
-                "download.directory_upgrade": true,
-                "safebrowsing.enabled": false,
-                "profile.default_content_setting_values.automatic_downloads": 1
-            }
-        }
-    });
-    let caps = match caps {
-        serde_json::Value::Object(m) => m,
-        _ => unreachable!(),
-    };
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .unwrap();
-    (driver, client)
+async fn start_browser(downloads: &Path) -> Browser {
+    Browser::start(BrowserOptions {
+        downloads: Some(downloads),
+        ..BrowserOptions::default()
+    })
+    .await
 }
 
 /// Polls a JavaScript expression until it is true (10 s).
@@ -228,13 +167,11 @@ fn token_data() -> Vec<String> {
 
 #[actix_web::test]
 async fn assign_reassign_by_keyboard_and_export() {
-    if !browser_available() {
-        return;
-    }
+    crate::require_tools!(Tool::Chromium, Tool::Chromedriver);
     let server = spawn_server();
-    let profile = tempfile::tempdir().unwrap();
     let downloads = tempfile::tempdir().unwrap();
-    let (_driver, c) = start_browser(profile.path(), downloads.path()).await;
+    let browser = start_browser(downloads.path()).await;
+    let c = browser.client.clone();
     let result = async {
         c.goto(&format!("{}/tools/assign", server.base)).await.unwrap();
         wait_js(&c, "document.body.dataset.assignReady === 'true'").await;
@@ -331,11 +268,8 @@ async fn assign_reassign_by_keyboard_and_export() {
 
 #[actix_web::test]
 async fn inventory_old_rows_unassign_and_clear_errors() {
-    if !browser_available() {
-        return;
-    }
+    crate::require_tools!(Tool::Chromium, Tool::Chromedriver);
     let server = spawn_server();
-    let profile = tempfile::tempdir().unwrap();
     let downloads = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
     // An inventory from an earlier session, and a file with an unknown header.
@@ -354,7 +288,8 @@ async fn inventory_old_rows_unassign_and_clear_errors() {
         "serial,seed\n1,3132333435363738393031323334353637383930\n",
     )
     .unwrap();
-    let (_driver, c) = start_browser(profile.path(), downloads.path()).await;
+    let browser = start_browser(downloads.path()).await;
+    let c = browser.client.clone();
     c.goto(&format!("{}/tools/assign", server.base))
         .await
         .unwrap();

@@ -12,7 +12,8 @@ use seedport::vault::{SecretBytes, SecretString};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::support::tools::{self, Tool};
 
 const PSK_HEX: &str = "12345678901234567890123456789012";
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -215,19 +216,6 @@ fn fixture_dir(id: FormatId) -> PathBuf {
         .join(id.as_str())
 }
 
-/// Tools must run in CI; elsewhere a missing tool skips its check, loudly.
-fn tool_available(probe: &mut Command, name: &str) -> bool {
-    let ok = probe.output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is required in CI but is not installed"
-        );
-        eprintln!("!!!!! SKIPPING {name} checks: {name} is not installed !!!!!");
-    }
-    ok
-}
-
 #[test]
 fn every_format_matches_its_fixtures_byte_for_byte() {
     let update = std::env::var_os("UPDATE_FIXTURES").is_some();
@@ -408,8 +396,9 @@ fn writers_stream_row_by_row() {
 // ---------------------------------------------------------------- independent tools
 
 fn python_pskc(file: &Path, args: &[&str]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/formats_pskc_check.py");
-    let out = Command::new("python3")
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/formats_pskc_check.py");
+    let out = tools::command(Tool::Python)
         .arg(script)
         .arg(file)
         .args(args)
@@ -432,12 +421,7 @@ fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn python_pskc_decrypts_and_checks_every_mac() {
-    if !tool_available(
-        Command::new("python3").args(["-c", "import pskc"]),
-        "python-pskc",
-    ) {
-        return;
-    }
+    crate::require_tools!(Tool::PythonPskc);
     let dir = tempfile::tempdir().unwrap();
     let tokens = shipment();
     for (id, args) in [
@@ -481,17 +465,13 @@ fn python_pskc_decrypts_and_checks_every_mac() {
 
 #[test]
 fn python_pskc_rejects_a_wrong_key_and_a_tampered_mac() {
-    if !tool_available(
-        Command::new("python3").args(["-c", "import pskc"]),
-        "python-pskc",
-    ) {
-        return;
-    }
+    crate::require_tools!(Tool::PythonPskc);
     let dir = tempfile::tempdir().unwrap();
     let files = render(FormatId::PskcPsk.format(), &shipment(), &options());
     let path = write_temp(dir.path(), "wrong.xml", &files[0].1);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/formats_pskc_check.py");
-    let wrong = Command::new("python3")
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/formats_pskc_check.py");
+    let wrong = tools::command(Tool::Python)
         .arg(&script)
         .arg(&path)
         .args(["psk", "00000000000000000000000000000000"])
@@ -505,7 +485,7 @@ fn python_pskc_rejects_a_wrong_key_and_a_tampered_mac() {
     let flipped = if &text[at..at + 1] == "A" { "B" } else { "A" };
     tampered.replace_range(at..at + 1, flipped);
     let path = write_temp(dir.path(), "tampered.xml", tampered.as_bytes());
-    let out = Command::new("python3")
+    let out = tools::command(Tool::Python)
         .arg(&script)
         .arg(&path)
         .args(["psk", PSK_HEX])
@@ -517,9 +497,7 @@ fn python_pskc_rejects_a_wrong_key_and_a_tampered_mac() {
 
 #[test]
 fn pskctool_validates_every_pskc_variant() {
-    if !tool_available(Command::new("pskctool").arg("--version"), "pskctool") {
-        return;
-    }
+    crate::require_tools!(Tool::Pskctool);
     let dir = tempfile::tempdir().unwrap();
     for id in [
         FormatId::PskcPlain,
@@ -531,7 +509,7 @@ fn pskctool_validates_every_pskc_variant() {
         // pskctool exits 0 on failure too: read what it says. For the encrypted variants libpskc
         // also warns that it cannot parse EncryptedValue (it has no decryption); the schema
         // validation is what we check.
-        let out = Command::new("pskctool")
+        let out = tools::command(Tool::Pskctool)
             .arg("--validate")
             .arg(&path)
             .output()
@@ -620,7 +598,7 @@ fn delivered(id: FormatId, text: &str) -> Vec<(String, Delivered)> {
 }
 
 fn oathtool(t: &Token, key: &str, base32: bool) -> String {
-    let mut cmd = Command::new("oathtool");
+    let mut cmd = tools::command(Tool::Oathtool);
     cmd.arg("-d").arg(t.digits.to_string());
     match t.kind {
         OtpKind::Totp => {
@@ -650,9 +628,7 @@ fn oathtool(t: &Token, key: &str, base32: bool) -> String {
 
 #[test]
 fn oathtool_codes_from_delivered_secrets_match_the_factory_secrets() {
-    if !tool_available(Command::new("oathtool").arg("--version"), "oathtool") {
-        return;
-    }
+    crate::require_tools!(Tool::Oathtool);
     // RFC 4226 Appendix D: the tool agrees with the standard before we trust it.
     let rfc = &shipment()[0];
     let mut hotp = rfc.clone();

@@ -1,8 +1,9 @@
 //! The request wizard end to end over HTTP on every backend: submit builds packages that open
 //! with 7z (and gpg) and hold exactly the seeds in the database; a double submit is one request.
 
-mod support;
-mod wizard_helpers;
+use crate::support;
+use crate::support::tools::{self, Tool};
+use crate::wizard_helpers;
 
 use diesel::prelude::*;
 use reqwest::StatusCode;
@@ -10,7 +11,6 @@ use seedport::db::schema::{
     audit_log, customers, drafts, outbox, packages, request_shipments, requests,
 };
 use std::collections::BTreeMap;
-use std::process::Command;
 use support::{backends, spawn_app};
 use wizard_helpers::*;
 
@@ -61,6 +61,7 @@ fn base32(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn password_protected_entra_csv_request_end_to_end() {
+    crate::require_tools!(Tool::SevenZip);
     for backend in backends() {
         let app = spawn_app(backend).await;
         let (base, csrf) = to_format(&app, "one").await;
@@ -256,7 +257,7 @@ async fn password_protected_entra_csv_request_end_to_end() {
             .unwrap()
             .contains("7-Zip"));
         // Wrong password does not open it.
-        let bad = Command::new("7z")
+        let bad = tools::command(Tool::SevenZip)
             .args(["t", "-pwrong password 123"])
             .arg(&zip)
             .output()
@@ -297,7 +298,7 @@ fn test_cert() -> sequoia_openpgp::Cert {
 #[tokio::test]
 async fn pgp_and_password_per_shipment_custom_csv_request() {
     use sequoia_openpgp::serialize::SerializeInto;
-    let have_gpg = Command::new("gpg").arg("--version").output().is_ok();
+    let have_gpg = tools::require(&[Tool::Gpg, Tool::SevenZip]);
     for backend in backends() {
         let app = spawn_app(backend).await;
         let cert = test_cert();
@@ -419,7 +420,7 @@ async fn pgp_and_password_per_shipment_custom_csv_request() {
             std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
                 .unwrap();
             let gpg = |args: &[&str]| {
-                let mut c = Command::new("gpg");
+                let mut c = tools::command(Tool::Gpg);
                 c.arg("--homedir").arg(&home).args([
                     "--batch",
                     "--pinentry-mode",
@@ -462,7 +463,7 @@ async fn pgp_and_password_per_shipment_custom_csv_request() {
                 .map(|(s, seed)| format!("{s};{};HQ", hex::encode_upper(seed)))
                 .collect();
             assert_eq!(rows, expected);
-            let _ = Command::new("gpgconf")
+            let _ = tools::command(Tool::Gpgconf)
                 .arg("--homedir")
                 .arg(&home)
                 .args(["--kill", "gpg-agent"])

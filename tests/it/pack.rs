@@ -1,29 +1,11 @@
 //! `seedport pack` as an operator uses it: factory file in, protected package out, read back
 //! with gpg, 7z, python-pskc and oathtool; bad inputs get clear messages and write nothing.
 
-mod support;
+use crate::support;
+use crate::support::tools::{self, Tool};
 
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn tools_present() -> bool {
-    let ok = ["gpg", "7z", "oathtool", "python3"].iter().all(|t| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {t}"))
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    });
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "gpg, 7z, oathtool and python3 are required in CI"
-        );
-        eprintln!("SKIPPING pack round trips: gpg, 7z, oathtool or python3 is missing");
-    }
-    ok
-}
 
 fn pack(dir: &Path, args: &[&str]) -> Output {
     Command::new(support::seedport_bin())
@@ -70,7 +52,7 @@ fn gpg_key(dir: &Path) -> std::path::PathBuf {
         std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
     let gpg = |args: &[&str]| {
-        Command::new("gpg")
+        tools::command(Tool::Gpg)
             .env("GNUPGHOME", &home)
             .args(["--batch", "--quiet"])
             .args(args)
@@ -95,9 +77,7 @@ fn gpg_key(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn pskc_passphrase_with_password_and_pgp_opens_with_independent_tools() {
-    if !tools_present() {
-        return;
-    }
+    crate::require_tools!(Tool::Gpg, Tool::SevenZip, Tool::PythonPskc);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let tokens = factory(d);
@@ -124,7 +104,7 @@ fn pskc_passphrase_with_password_and_pgp_opens_with_independent_tools() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("20 tokens"), "{}", text(&out));
 
-    let dec = Command::new("gpg")
+    let dec = tools::command(Tool::Gpg)
         .env("GNUPGHOME", &home)
         .args([
             "--batch",
@@ -138,7 +118,7 @@ fn pskc_passphrase_with_password_and_pgp_opens_with_independent_tools() {
         .output()
         .unwrap();
     assert!(dec.status.success(), "{}", text(&dec));
-    let unzip = Command::new("7z")
+    let unzip = tools::command(Tool::SevenZip)
         .args(["x", "-y", "-pcorrect horse battery staple", "PO-7.zip"])
         .current_dir(d)
         .output()
@@ -147,8 +127,9 @@ fn pskc_passphrase_with_password_and_pgp_opens_with_independent_tools() {
     let readme = std::fs::read_to_string(d.join("README.txt")).unwrap();
     assert!(readme.contains("Tokens:  20"), "{readme}");
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/formats_pskc_check.py");
-    let check = Command::new("python3")
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/formats_pskc_check.py");
+    let check = tools::command(Tool::Python)
         .arg(script)
         .arg(d.join("PO-7.xml"))
         .args(["passphrase", "a long pskc passphrase"])
@@ -166,9 +147,7 @@ fn pskc_passphrase_with_password_and_pgp_opens_with_independent_tools() {
 
 #[test]
 fn entra_csv_secrets_give_the_factory_codes_in_oathtool() {
-    if !tools_present() {
-        return;
-    }
+    crate::require_tools!(Tool::SevenZip, Tool::Oathtool);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let tokens = factory(d);
@@ -187,7 +166,7 @@ fn entra_csv_secrets_give_the_factory_codes_in_oathtool() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let unzip = Command::new("7z")
+    let unzip = tools::command(Tool::SevenZip)
         .args(["x", "-y", "-pcorrect horse battery staple", "PO-8.zip"])
         .current_dir(d)
         .output()
@@ -196,7 +175,7 @@ fn entra_csv_secrets_give_the_factory_codes_in_oathtool() {
     let csv = std::fs::read_to_string(d.join("PO-8.csv")).unwrap();
     assert!(csv.starts_with("upn,serial number,secret key,time interval,manufacturer,model\r\n"));
     let code = |secret_b32: &str| {
-        let o = Command::new("oathtool")
+        let o = tools::command(Tool::Oathtool)
             .args([
                 "--totp",
                 "-b",

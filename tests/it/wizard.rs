@@ -1,8 +1,8 @@
 //! The request wizard over HTTP on every backend: lookup, rate limits, serial proof and locks,
 //! step order, sessions, CSRF, and bad input at each step.
 
-mod support;
-mod wizard_helpers;
+use crate::support;
+use crate::wizard_helpers;
 
 use diesel::prelude::*;
 use reqwest::StatusCode;

@@ -19,28 +19,12 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 
+use crate::support::tools::{self, Tool};
+
 const PASSWORD: &str = "tulip anchor gravel 42";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// True when `tool` can run. When it cannot: fail under CI, otherwise skip loudly.
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`{tool}` is required under CI (apt-get install p7zip-full gnupg)"
-        );
-        eprintln!("\n!!!!! SKIPPING: `{tool}` is not installed (apt-get install p7zip-full gnupg) !!!!!\n");
-    }
-    found
-}
 
 fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
@@ -179,7 +163,7 @@ impl GpgHome {
     }
 
     fn gpg(&self) -> Command {
-        let mut c = Command::new("gpg");
+        let mut c = tools::command(Tool::Gpg);
         c.arg("--homedir").arg(self.dir.path()).args([
             "--batch",
             "--pinentry-mode",
@@ -215,7 +199,7 @@ impl GpgHome {
 
 impl Drop for GpgHome {
     fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
+        let _ = tools::command(Tool::Gpgconf)
             .arg("--homedir")
             .arg(self.dir.path())
             .args(["--kill", "gpg-agent"])
@@ -228,7 +212,7 @@ impl Drop for GpgHome {
 
 fn sevenz_slt(zip: &Path, pw: &str) -> String {
     let out = run_ok(
-        Command::new("7z")
+        tools::command(Tool::SevenZip)
             .args(["l", "-slt", &format!("-p{pw}")])
             .arg(zip),
     );
@@ -236,7 +220,7 @@ fn sevenz_slt(zip: &Path, pw: &str) -> String {
 }
 
 fn sevenz_extract(zip: &Path, pw: Option<&str>, to: &Path) -> Output {
-    let mut c = Command::new("7z");
+    let mut c = tools::command(Tool::SevenZip);
     c.arg("x").arg("-y").arg(format!("-o{}", to.display()));
     if let Some(pw) = pw {
         c.arg(format!("-p{pw}"));
@@ -408,7 +392,7 @@ fn refuses_bad_certificates_with_clear_messages() {
 
 #[test]
 fn gpg_generated_keys_public_accepted_secret_refused() {
-    if !have("gpg") {
+    if !tools::require(&[Tool::Gpg]) {
         return;
     }
     let home = GpgHome::new();
@@ -428,7 +412,7 @@ fn gpg_generated_keys_public_accepted_secret_refused() {
 
 #[test]
 fn password_only_package_is_an_aes256_zip_that_7z_opens() {
-    if !have("7z") {
+    if !tools::require(&[Tool::SevenZip]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -473,7 +457,7 @@ fn password_only_package_is_an_aes256_zip_that_7z_opens() {
 
 #[test]
 fn pgp_only_package_decrypts_with_gpg_to_a_plain_zip() {
-    if !have("gpg") || !have("7z") {
+    if !tools::require(&[Tool::Gpg, Tool::SevenZip]) {
         return;
     }
     let home = GpgHome::new();
@@ -520,7 +504,7 @@ fn pgp_only_package_decrypts_with_gpg_to_a_plain_zip() {
 
 #[test]
 fn both_package_is_an_aes_zip_inside_pgp() {
-    if !have("gpg") || !have("7z") {
+    if !tools::require(&[Tool::Gpg, Tool::SevenZip]) {
         return;
     }
     let home = GpgHome::new();
