@@ -41,7 +41,8 @@ pub fn check_production(config: &Config) -> anyhow::Result<()> {
 
 /// Opens the database and applies pending migrations.
 pub fn open_database(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(&config.database_url, config.db_pool_size)?;
+    let checkout = std::time::Duration::from_secs(config.db_checkout_timeout_seconds.into());
+    let db = Db::connect_with(&config.database_url, config.db_pool_size, checkout)?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied =
         db::migrate(&mut conn).with_context(|| format!("migrating {}", db.backend().describe()))?;

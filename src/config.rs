@@ -115,6 +115,15 @@ pub struct Config {
     pub lookups_per_reference_per_hour: u32,
     pub db_pool_size: u32,
     pub workers: usize,
+    /// How long a request waits for a database connection before it gets the 503 page.
+    pub db_checkout_timeout_seconds: u32,
+    /// After SIGTERM: how long in-flight requests (downloads) may take before the process exits.
+    pub shutdown_grace_seconds: u32,
+    /// How long a sender's claim on one email lasts unless renewed (renewed every third of it
+    /// while the relay is being talked to), so a crashed instance's email is taken over soon.
+    pub mail_lease_seconds: u32,
+    /// Delay before the first retry of a failed email; each further failure doubles it.
+    pub mail_retry_seconds: u32,
 }
 
 impl Default for Config {
@@ -141,6 +150,10 @@ impl Default for Config {
             lookups_per_reference_per_hour: 10,
             db_pool_size: 8,
             workers: 0,
+            db_checkout_timeout_seconds: 5,
+            shutdown_grace_seconds: 30,
+            mail_lease_seconds: 60,
+            mail_retry_seconds: 30,
         }
     }
 }
@@ -211,6 +224,11 @@ impl Config {
         {
             bail!(
                 "download_limit, wrong_password_limit and serial_attempt_limit must be at least 1"
+            );
+        }
+        if self.db_checkout_timeout_seconds == 0 || self.mail_lease_seconds < 3 {
+            bail!(
+                "db_checkout_timeout_seconds must be at least 1 and mail_lease_seconds at least 3"
             );
         }
         if self.link_expiry_days == 0 || self.link_expiry_days > 90 {
@@ -294,6 +312,10 @@ fn env_kind(key: &str) -> Option<Kind> {
         | "lookups_per_reference_per_hour"
         | "db_pool_size"
         | "workers"
+        | "db_checkout_timeout_seconds"
+        | "shutdown_grace_seconds"
+        | "mail_lease_seconds"
+        | "mail_retry_seconds"
         | "smtp_port" => Kind::Integer,
         "trusted_proxies" => Kind::List,
         _ => return None,

@@ -134,9 +134,18 @@ pub struct Db {
     backend: Backend,
 }
 
+/// How long a caller waits for a pool connection before the database counts as unavailable
+/// (a clean 503), unless the configuration says otherwise.
+pub const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Db {
     /// Opens the pool; for SQLite the parent folder is created first.
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        Db::connect_with(url, pool_size, DEFAULT_CHECKOUT_TIMEOUT)
+    }
+
+    /// [`Db::connect`] with the time a checkout may wait for a free (or new) connection.
+    pub fn connect_with(url: &str, pool_size: u32, checkout: Duration) -> anyhow::Result<Db> {
         let backend = Backend::from_url(url);
         if let Backend::Sqlite { path } = &backend {
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -150,7 +159,7 @@ impl Db {
             // Connections open on demand: a pool that keeps one idle opens it in a background
             // thread, and a CLI command exiting while libpq is mid-connect crashed at exit.
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(checkout.max(Duration::from_millis(100)))
             .build(Manager {
                 backend: backend.clone(),
             })
@@ -190,6 +199,66 @@ impl Db {
                 "worker failed: {join}"
             )))),
         }
+    }
+}
+
+/// One connection lent to several parts of one use case that run interleaved on one thread
+/// (the package writer stores chunks while the token reader pages through seeds), so the use
+/// case never takes a second connection from the pool while holding the first. Each part
+/// borrows it for one statement at a time; a nested borrow is a bug and fails instead of
+/// deadlocking.
+pub struct SharedConn<'c>(std::sync::Mutex<&'c mut DbConnection>);
+
+impl<'c> SharedConn<'c> {
+    pub fn new(conn: &'c mut DbConnection) -> SharedConn<'c> {
+        SharedConn(std::sync::Mutex::new(conn))
+    }
+
+    /// Runs `f` on the connection.
+    pub fn with<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let mut guard = self.0.try_lock().map_err(|_| {
+            E::from(diesel::result::Error::QueryBuilderError(
+                "the shared connection is already in use (nested use)".into(),
+            ))
+        })?;
+        f(&mut guard)
+    }
+
+    /// The connection back, once every borrower is gone.
+    pub fn into_inner(self) -> &'c mut DbConnection {
+        match self.0.into_inner() {
+            Ok(conn) => conn,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// Something that lends a connection for one statement at a time: a plain `&mut` connection,
+/// or a [`SharedConn`].
+pub trait UseConn {
+    fn use_conn<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>;
+}
+
+impl UseConn for &mut DbConnection {
+    fn use_conn<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        f(self)
+    }
+}
+
+impl UseConn for &SharedConn<'_> {
+    fn use_conn<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        self.with(f)
     }
 }
 

@@ -14,6 +14,7 @@ mod foundation;
 mod import;
 mod pack;
 mod packaging;
+mod reliability;
 mod staff;
 mod wizard;
 mod wizard_flow;
