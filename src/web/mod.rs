@@ -26,6 +26,8 @@ pub struct AppState {
     pub vault: Vault,
     pub tera: tera::Tera,
     pub clock: Clock,
+    /// Downloads streaming now; shutdown waits for them (and for any give-back) to end.
+    pub downloads: links::counted::InFlight,
 }
 
 /// Vendor name, logo text and contact address, as every page shows them.
@@ -84,6 +86,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
     };
     // The assignment tool's page takes the engine and brand directly, so it can be mounted
     // without the rest of the state.
+    let grace = u64::from(state.config.shutdown_grace_seconds);
     let tera = web::Data::new(state.tera.clone());
     let brand = web::Data::new(state.brand());
     let state = web::Data::new(state);
@@ -98,6 +101,10 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .default_service(web::to(|| async { AppError::NotFound.into_response() }))
     })
     .workers(workers)
+    // `app::serve` handles SIGTERM and SIGINT itself: stop accepting, let in-flight requests
+    // finish within the grace period, stop the jobs, then exit.
+    .disable_signals()
+    .shutdown_timeout(grace)
     .listen(listener)?
     .run();
     Ok(server)
