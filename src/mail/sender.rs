@@ -174,8 +174,9 @@ enum Outcome {
     Lost,
 }
 
-/// Sends one message while renewing its claim every third of the lease. When a renewal finds
-/// the claim gone, the send is dropped before the relay can accept it.
+/// Sends one message while renewing its claim every third of the lease (the heartbeat runs
+/// beside the send, so a slow renewal never stalls the relay). When a renewal finds the claim
+/// gone, the send is dropped before the relay can accept it.
 async fn send_with_heartbeat(
     db: &Db,
     mailer: &Mailer,
@@ -185,32 +186,34 @@ async fn send_with_heartbeat(
     id: &str,
     message: Message,
 ) -> Outcome {
+    tokio::select! {
+        result = mailer.send(message) => match result {
+            Ok(()) => Outcome::Accepted,
+            Err(e) => Outcome::Refused(e),
+        },
+        () = heartbeat(db, clock, sender, options, id) => Outcome::Lost,
+    }
+}
+
+/// Renews the claim on `id` every third of the lease; returns only when the claim is lost.
+async fn heartbeat(db: &Db, clock: &Clock, sender: &Sender, options: &SenderOptions, id: &str) {
     let every = Duration::from_millis((options.lease_secs.max(3) as u64) * 1000 / 3);
-    let send = mailer.send(message);
-    tokio::pin!(send);
-    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            result = &mut send => {
-                return match result {
-                    Ok(()) => Outcome::Accepted,
-                    Err(e) => Outcome::Refused(e),
-                };
-            }
-            _ = beat.tick() => {
-                let (id, owner, now, lease) =
-                    (id.to_string(), sender.owner.clone(), clock.now(), options.lease_secs);
-                let renewed = db
-                    .run(move |conn| queue::renew(conn, &id, &owner, now, lease).map_err(DbError::from))
-                    .await;
-                match renewed {
-                    Ok(true) => {}
-                    Ok(false) => return Outcome::Lost,
-                    // The database is away: nobody can take the claim over meanwhile.
-                    Err(e) => tracing::warn!(error = %e, "renewing an email claim failed"),
-                }
-            }
+        tokio::time::sleep(every).await;
+        let (id, owner, now, lease) = (
+            id.to_string(),
+            sender.owner.clone(),
+            clock.now(),
+            options.lease_secs,
+        );
+        let renewed = db
+            .run(move |conn| queue::renew(conn, &id, &owner, now, lease).map_err(DbError::from))
+            .await;
+        match renewed {
+            Ok(true) => {}
+            Ok(false) => return,
+            // The database is away: nobody can take the claim over meanwhile.
+            Err(e) => tracing::warn!(error = %e, "renewing an email claim failed"),
         }
     }
 }
