@@ -3,3 +3,4 @@
 
 mod mail;
 mod pool;
+mod shutdown;
