@@ -3,5 +3,6 @@
 
 mod burst;
 mod mail;
+mod outage;
 mod pool;
 mod shutdown;

@@ -29,6 +29,10 @@ pub enum Tool {
     PythonPskc,
     /// A PostgreSQL server at `SEEDPORT_TEST_POSTGRES_URL`.
     Postgres,
+    /// A PostgreSQL cluster the outage tests may stop and start (`pg_ctlcluster`): named by
+    /// `SEEDPORT_TEST_PG_OUTAGE_CLUSTER` ("VERSION NAME"), reachable at
+    /// `SEEDPORT_TEST_PG_OUTAGE_URL`. Never the server other tests use.
+    PgOutageCluster,
 }
 
 impl Tool {
@@ -46,6 +50,7 @@ impl Tool {
             Tool::Aiosmtpd => "python3 module aiosmtpd",
             Tool::PythonPskc => "python3 module pskc",
             Tool::Postgres => "PostgreSQL",
+            Tool::PgOutageCluster => "a PostgreSQL cluster the tests may stop (pg_ctlcluster)",
         }
     }
 
@@ -64,6 +69,12 @@ impl Tool {
             Tool::Postgres => {
                 "set SEEDPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
                  to a running server"
+            }
+            Tool::PgOutageCluster => {
+                "pg_createcluster 15 outage --port 5439 -- --auth=trust, start it, and set \
+                 SEEDPORT_TEST_PG_OUTAGE_CLUSTER='15 outage' \
+                 SEEDPORT_TEST_PG_OUTAGE_URL=postgres://postgres@127.0.0.1:5439/postgres \
+                 (.ci/run does)"
             }
         }
     }
@@ -90,6 +101,9 @@ impl Tool {
         if self == Tool::Postgres {
             return postgres_reachable();
         }
+        if self == Tool::PgOutageCluster {
+            return outage_cluster().is_some();
+        }
         find_on_path(self.name()).is_some()
     }
 }
@@ -97,6 +111,16 @@ impl Tool {
 /// The admin URL of the test PostgreSQL server, if one is configured.
 pub fn postgres_url() -> Option<String> {
     std::env::var("SEEDPORT_TEST_POSTGRES_URL").ok()
+}
+
+/// The stoppable cluster ("VERSION NAME") and its admin URL, when configured and reachable.
+pub fn outage_cluster() -> Option<(String, String)> {
+    use diesel::Connection;
+    let cluster = std::env::var("SEEDPORT_TEST_PG_OUTAGE_CLUSTER").ok()?;
+    let url = std::env::var("SEEDPORT_TEST_PG_OUTAGE_URL").ok()?;
+    find_on_path("pg_ctlcluster")?;
+    diesel::PgConnection::establish(&url).ok()?;
+    Some((cluster, url))
 }
 
 fn postgres_reachable() -> bool {
@@ -130,6 +154,11 @@ fn present(tool: Tool) -> bool {
 /// The full path of a program the test needs. Call [`require`] first.
 pub fn program(tool: Tool) -> Option<PathBuf> {
     find_on_path(tool.name())
+}
+
+/// The full path of a program found on `PATH` by its file name.
+pub fn program_named(name: &str) -> Option<PathBuf> {
+    find_on_path(name)
 }
 
 /// A `Command` for a program [`require`] has found.
