@@ -326,3 +326,42 @@ async fn a_sent_record_lost_to_a_database_blip_is_retried_and_the_email_not_sent
         mail.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_past_the_grace_period_gives_the_claim_back_at_once() {
+    crate::require_tools!(Tool::Aiosmtpd);
+    for backend in backends() {
+        let db = TestDb::new(backend);
+        let smtp = Smtp::start(free_port());
+        // The relay takes longer than the 1 s grace: the send is abandoned and its claim, good
+        // for 120 s, is given back.
+        smtp.set_delay(4.0);
+        let key = seedport::vault::MasterKey::generate().to_base64();
+        let vars = production_env(&db, smtp.port, &key, 120, 1);
+        let mut first = Seedport::start(db.dir.path(), "first", &vars).await;
+        let pool = Db::connect(&db.url, 2).unwrap();
+        enqueue(&pool, 0, 1, seedport::clock::Clock::System.now());
+        wait_until(Duration::from_secs(30), "a message in flight", || {
+            smtp.started() >= 1
+        })
+        .await;
+        first.signal(libc::SIGTERM);
+        let status = first.wait_exit(Duration::from_secs(15)).await;
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "{backend:?}: {status:?}\n{}",
+            first.log_text()
+        );
+        smtp.set_delay(0.0);
+        let restarted_at = Instant::now();
+        let _second = Seedport::start(db.dir.path(), "second", &vars).await;
+        smtp.wait_for_within(1, Duration::from_secs(20)).await;
+        let resumed = restarted_at.elapsed();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let seen = copies(&smtp.received());
+        assert_eq!(seen.get("message 0"), Some(&1), "{backend:?}: {seen:?}");
+        eprintln!(
+            "FIGURE {backend:?}: SIGTERM past a 1 s grace mid-send: exit 0, claim given back, sent {resumed:.1?} after the restart (lease 120 s), received once"
+        );
+    }
+}
