@@ -200,8 +200,31 @@ async fn sigterm_lets_a_download_in_flight_finish_and_exits_0() {
         let (_db, _smtp, mut app, pool, released) = instance(backend, 30).await;
         let resp = begin(&released.link).await;
         let started = Instant::now();
-        let (body, cut) = read_slowly(resp, || app.signal(libc::SIGTERM)).await;
+        // Once SIGTERM is in, a new connection is not served while the download goes on.
+        let termed = std::sync::Arc::new(tokio::sync::Notify::new());
+        let probe = {
+            let (termed, url) = (termed.clone(), format!("{}/healthz", app.base_url));
+            tokio::spawn(async move {
+                termed.notified().await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(2))
+                    .build()
+                    .unwrap();
+                client.get(url).send().await.map(|r| r.status().as_u16())
+            })
+        };
+        let (body, cut) = read_slowly(resp, || {
+            app.signal(libc::SIGTERM);
+            termed.notify_one();
+        })
+        .await;
         let took = started.elapsed();
+        let probed = probe.await.unwrap();
+        assert!(
+            probed.is_err(),
+            "{backend:?}: a new request was served after SIGTERM: {probed:?}"
+        );
         assert!(
             !cut && body.len() == SIZE,
             "{backend:?}: got {} bytes",
