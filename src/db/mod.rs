@@ -127,6 +127,32 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
+/// True when a query failed because the database is away or busy (the connection dropped, the
+/// server is shutting down, SQLite's write lock outlasted `busy_timeout`), not because the
+/// query is wrong: the caller answers "try again" (503), never a 500.
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            [
+                "database is locked",
+                "database is busy",
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "connection refused",
+                "the database system is shutting down",
+                "the database system is starting up",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        _ => false,
+    }
+}
+
 /// The shared pool; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -329,3 +355,28 @@ where
 
 /// Seconds since the Unix epoch, the unit of every timestamp column.
 pub type UnixTime = i64;
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+
+    fn db_error(kind: Kind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn transient_errors_are_told_from_wrong_queries() {
+        assert!(is_transient(&db_error(Kind::Unknown, "database is locked")));
+        assert!(is_transient(&db_error(Kind::ClosedConnection, "gone")));
+        assert!(is_transient(&db_error(
+            Kind::Unknown,
+            "terminating connection due to administrator command"
+        )));
+        assert!(!is_transient(&db_error(
+            Kind::UniqueViolation,
+            "duplicate key"
+        )));
+        assert!(!is_transient(&Error::NotFound));
+    }
+}

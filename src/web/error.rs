@@ -35,6 +35,10 @@ impl From<DbError> for AppError {
                 AppError::Unavailable
             }
             DbError::Query(diesel::result::Error::NotFound) => AppError::NotFound,
+            DbError::Query(q) if crate::db::is_transient(&q) => {
+                tracing::warn!(error = %q, "database busy or away");
+                AppError::Unavailable
+            }
             DbError::Query(q) => AppError::Internal(q.into()),
         }
     }

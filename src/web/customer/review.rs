@@ -158,6 +158,14 @@ pub async fn submit(
             )
             .await
         }
+        // A database that was busy or went away mid-submit rolled everything back: "try again".
+        Err(SubmitError::Internal(e))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(crate::db::is_transient) =>
+        {
+            tracing::warn!(error = %format!("{e:#}"), "submit hit a busy or missing database");
+            Err(AppError::Unavailable)
+        }
         Err(SubmitError::Internal(e)) => Err(AppError::Internal(e)),
     }
 }
