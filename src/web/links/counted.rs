@@ -133,30 +133,42 @@ impl<S> Drop for CountedBody<S> {
     }
 }
 
+/// Gives the download back, retrying for a few seconds when the database is away (shutdown
+/// waits for this through `in_flight`).
 fn give_back(spend: &Spend, sent: u64) {
-    let result = spend
-        .db
-        .get()
-        .map_err(DeliveryError::from)
-        .and_then(|mut conn| {
-            links::give_back_download(
-                &mut conn,
-                &spend.package_id,
-                sent,
-                spend.size,
-                &spend.client_ip,
-                spend.clock.now(),
-            )
-        });
-    match result {
-        Ok(_) => tracing::info!(
-            package = %spend.package_id,
-            sent,
-            size = spend.size,
-            "a download was cut short; it was not counted"
-        ),
-        Err(e) => {
-            tracing::error!(package = %spend.package_id, error = %e, "a download was cut short and giving it back failed")
+    let mut last = None;
+    for attempt in 0..8 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(500));
         }
+        let result = spend
+            .db
+            .get()
+            .map_err(DeliveryError::from)
+            .and_then(|mut conn| {
+                links::give_back_download(
+                    &mut conn,
+                    &spend.package_id,
+                    sent,
+                    spend.size,
+                    &spend.client_ip,
+                    spend.clock.now(),
+                )
+            });
+        match result {
+            Ok(_) => {
+                tracing::info!(
+                    package = %spend.package_id,
+                    sent,
+                    size = spend.size,
+                    "a download was cut short; it was not counted"
+                );
+                return;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(e) = last {
+        tracing::error!(package = %spend.package_id, error = %e, "a download was cut short and giving it back failed");
     }
 }
