@@ -124,6 +124,8 @@ pub struct Config {
     pub mail_lease_seconds: u32,
     /// Delay before the first retry of a failed email; each further failure doubles it.
     pub mail_retry_seconds: u32,
+    /// Where `GET /metrics` (Prometheus text) is served, apart from the portal; off when unset.
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for Config {
@@ -154,6 +156,7 @@ impl Default for Config {
             shutdown_grace_seconds: 30,
             mail_lease_seconds: 60,
             mail_retry_seconds: 30,
+            metrics_bind: None,
         }
     }
 }
@@ -303,7 +306,9 @@ fn env_kind(key: &str) -> Option<Kind> {
     Some(match key {
         "mode" | "database_url" | "bind" | "public_base_url" | "data_dir" | "master_key_file"
         | "vendor_name" | "logo_text" | "delivery_email" | "mail_from" | "alert_email"
-        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" => Kind::Text,
+        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" | "metrics_bind" => {
+            Kind::Text
+        }
         "link_expiry_days"
         | "download_limit"
         | "wrong_password_limit"

@@ -197,6 +197,16 @@ impl Db {
         &self.backend
     }
 
+    /// Connections open and idle now, and the pool's size (for `/metrics`).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
     /// A connection for blocking code (CLI commands, jobs already off the async threads).
     pub fn get(&self) -> Result<PooledConnection<Manager>, DbError> {
         self.pool

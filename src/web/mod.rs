@@ -6,6 +6,7 @@ pub mod customer;
 pub mod error;
 pub mod links;
 pub mod mailbox;
+pub mod metrics;
 pub mod ops;
 pub mod security;
 pub mod staff;

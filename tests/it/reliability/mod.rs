@@ -3,6 +3,7 @@
 
 mod burst;
 mod mail;
+mod metrics;
 mod outage;
 mod pool;
 mod shutdown;
