@@ -245,8 +245,14 @@ async fn record_sent(
                 if tries == 1 || tries.is_multiple_of(40) {
                     tracing::warn!(email = %email.id, error = %err, "the relay accepted an email but recording it failed; retrying");
                 }
-                if sender.stopping() && tries > 20 {
-                    tracing::error!(email = %email.id, "stopping with a sent email not recorded; it may be sent again");
+                // The database away or busy is waited out; a query that keeps failing for
+                // another reason would stop all mail, so it is given up on (loudly).
+                let away = match &err {
+                    DbError::Unavailable(_) => true,
+                    DbError::Query(q) => crate::db::is_transient(q),
+                };
+                if tries > 20 && (sender.stopping() || !away) {
+                    tracing::error!(email = %email.id, error = %err, "a sent email could not be recorded; it may be sent again");
                     return;
                 }
                 tokio::time::sleep(options.record_retry).await;
