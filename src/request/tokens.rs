@@ -88,7 +88,7 @@ pub fn placed(conn: &mut DbConnection, shipment_id: &str) -> anyhow::Result<Vec<
 
 /// Decrypts tokens by id, a page at a time, with each shipment's data key and order context.
 /// It borrows its connection one query at a time, so the package writer can share it.
-pub struct TokenReader<'v, C> {
+pub struct TokenReader<'v, C = &'v mut DbConnection> {
     conn: C,
     vault: &'v Vault,
     keys: HashMap<String, (DataKey, TokenContext)>,
