@@ -1,11 +1,13 @@
 //! The HTTP side: application state, routes, middleware and the server.
 
+pub mod access;
 pub mod assets;
 pub mod csrf;
 pub mod customer;
 pub mod error;
 pub mod links;
 pub mod mailbox;
+pub mod metrics;
 pub mod ops;
 pub mod security;
 pub mod staff;
@@ -94,6 +96,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(brand.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
             .wrap(security::headers())
+            .wrap(actix_web::middleware::from_fn(access::log_and_measure))
             .configure(routes)
             .default_service(web::to(|| async { AppError::NotFound.into_response() }))
     })

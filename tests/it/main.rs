@@ -12,6 +12,7 @@ mod delivery;
 mod formats;
 mod foundation;
 mod import;
+mod operations;
 mod pack;
 mod packaging;
 mod staff;

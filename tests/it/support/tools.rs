@@ -27,6 +27,8 @@ pub enum Tool {
     Aiosmtpd,
     /// The Python module `pskc` (PyPI `python-pskc`).
     PythonPskc,
+    /// Prometheus's `promtool`, which checks the metrics exposition.
+    Promtool,
     /// A PostgreSQL server at `SEEDPORT_TEST_POSTGRES_URL`.
     Postgres,
 }
@@ -45,6 +47,7 @@ impl Tool {
             Tool::Chromedriver => "chromedriver",
             Tool::Aiosmtpd => "python3 module aiosmtpd",
             Tool::PythonPskc => "python3 module pskc",
+            Tool::Promtool => "promtool",
             Tool::Postgres => "PostgreSQL",
         }
     }
@@ -61,6 +64,7 @@ impl Tool {
             Tool::Chromedriver => "apt-get install chromium-driver",
             Tool::Aiosmtpd => "pip install aiosmtpd",
             Tool::PythonPskc => "pip install python-pskc",
+            Tool::Promtool => "apt-get install prometheus",
             Tool::Postgres => {
                 "set SEEDPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
                  to a running server"
