@@ -77,6 +77,13 @@ impl Browser {
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         });
+        // Chromium's windows are at least ~500 px wide; a phone-sized page needs its viewport
+        // emulated (chromedriver's mobile emulation: touch, device pixel ratio 1).
+        if options.width < 500 {
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": options.width, "height": options.height, "pixelRatio": 1.0 }
+            });
+        }
         if let Some(downloads) = options.downloads {
             chrome["prefs"] = json!({
                 "download.default_directory": downloads.display().to_string(),
