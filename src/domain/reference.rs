@@ -30,6 +30,25 @@ impl ReferenceKind {
         }
     }
 
+    /// The kind a number's shape names without doubt: the vendor writes invoice numbers as
+    /// `INV-…` and shipment numbers as `SHP-…`; anything else (a customer's own PO numbering)
+    /// says nothing.
+    pub fn guess(number: &str) -> Option<ReferenceKind> {
+        let upper = number.trim().to_ascii_uppercase();
+        let after = |prefix: &str| {
+            upper
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        };
+        if after("INV-") {
+            Some(ReferenceKind::Invoice)
+        } else if after("SHP-") {
+            Some(ReferenceKind::Shipment)
+        } else {
+            None
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ReferenceKind::Po => "purchase order number",

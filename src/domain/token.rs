@@ -106,6 +106,19 @@ impl Serial {
         Ok(Serial(s.to_string()))
     }
 
+    /// A serial as a person types it from a label: spaces anywhere are dropped first
+    /// (`1000 1010` is `10001010`); the rest is [`Serial::parse`].
+    pub fn parse_typed(raw: &str) -> Result<Serial, String> {
+        let joined: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        Serial::parse(&joined)
+    }
+
+    /// The form serials are compared in when a typed one does not match exactly: no dashes,
+    /// upper case (`1000-1010` and `10001010` are the same token).
+    pub fn compact(&self) -> String {
+        self.0.replace('-', "").to_ascii_uppercase()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

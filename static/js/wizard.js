@@ -5,6 +5,16 @@
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 
+  // Start page: a number whose shape names its kind (INV-…, SHP-…) selects that kind.
+  var reference = document.getElementById("reference");
+  if (reference && document.getElementById("kind-po")) {
+    reference.addEventListener("input", function () {
+      var v = reference.value.trim().toUpperCase();
+      var kind = /^INV-[0-9]/.test(v) ? "invoice" : /^SHP-[0-9]/.test(v) ? "shipment" : null;
+      if (kind) { document.getElementById("kind-" + kind).checked = true; }
+    });
+  }
+
   // Reveal controls that only work with JavaScript.
   document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
 

@@ -29,7 +29,7 @@ impl Tour {
         let browser = Browser::start(BrowserOptions {
             width,
             height,
-            downloads: None,
+            ..BrowserOptions::default()
         })
         .await;
         let axe = std::fs::read_to_string(tools::axe_core_js()).unwrap();

@@ -9,6 +9,7 @@ mod assign_browser;
 mod assign_cli;
 mod browser_wizard;
 mod delivery;
+mod experience;
 mod experience_pages;
 mod formats;
 mod foundation;

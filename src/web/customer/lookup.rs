@@ -87,6 +87,7 @@ pub async fn lookup(
         state.config.lookups_per_reference_per_hour,
     );
     let session_hash = session.hash();
+    let typed = (number.as_str().to_string(), email.as_str().to_string());
     let outcome = state
         .db
         .run(move |conn| -> Result<Outcome, AppError> {
@@ -107,7 +108,17 @@ pub async fn lookup(
             if !(ip_ok && ref_ok) {
                 return Ok(Outcome::Limited);
             }
-            let Some(found) = lookup::find_order(conn, kind, &number, &email)? else {
+            // A number whose shape names another kind (an invoice number typed with "PO"
+            // chosen) is looked up as that kind too.
+            let other = ReferenceKind::guess(number.as_str()).filter(|g| *g != kind);
+            let found = match lookup::find_order(conn, kind, &number, &email)? {
+                Some(found) => Some(found),
+                None => match other {
+                    Some(other) => lookup::find_order(conn, other, &number, &email)?,
+                    None => None,
+                },
+            };
+            let Some(found) = found else {
                 return Ok(Outcome::NotFound);
             };
             draft::purge_expired(conn, now)?;
@@ -137,7 +148,11 @@ pub async fn lookup(
             if let Some(left) = FAILURE_FLOOR.checked_sub(started.elapsed()) {
                 tokio::time::sleep(left).await;
             }
+            // Keep what was typed, so one wrong character is one fix, not three fields again.
             let mut ctx = start_context(&session);
+            ctx.insert("kind", kind.as_str());
+            ctx.insert("reference", &typed.0);
+            ctx.insert("email", &typed.1);
             ctx.insert("not_found", &true);
             render_status(&state, "start.html", ctx, StatusCode::NOT_FOUND)
         }
