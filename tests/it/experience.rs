@@ -390,3 +390,174 @@ async fn after_a_download_the_page_says_so_and_a_double_click_spends_one_downloa
         .unwrap();
     assert_eq!(spent, 1, "a double click spends one download");
 }
+
+/// Walks a fresh browser from the start page to the format step (serials for both shipments,
+/// password protection).
+pub async fn browser_to_format(app: &TestApp, c: &fantoccini::Client) {
+    c.goto(&app.base_url).await.unwrap();
+    for (css, text) in [("#reference", "PO-2026-0042"), ("#email", EMAIL)] {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    let click = |css: &'static str| async move {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    };
+    click("form[action='/request'] button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("input[name^='serial-']"))
+        .await
+        .unwrap();
+    let serials = c
+        .find_all(Locator::Css("input[name^='serial-']"))
+        .await
+        .unwrap();
+    serials[0].send_keys("10001010").await.unwrap();
+    serials[1].send_keys("10002010").await.unwrap();
+    click("form button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("#prot-password"))
+        .await
+        .unwrap();
+    click("#prot-password").await;
+    for css in ["#password", "#password_confirm"] {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+    }
+    click(".actions button[value=continue]").await;
+    c.wait()
+        .for_element(Locator::Css("#format-custom-csv"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_custom_csv_builder_edits_in_place_with_a_live_preview() {
+    crate::require_tools!(Tool::Chromium, Tool::Chromedriver);
+    let app = spawn_app(Backend::Sqlite).await;
+    let b = Browser::start(BrowserOptions::default()).await;
+    let c = b.client.clone();
+    browser_to_format(&app, &c).await;
+    c.find(Locator::Css("#format-custom-csv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // A marker that a page load would wipe.
+    c.execute(
+        "window.stayed = true; window.scrollTo(0, 600); return window.scrollY;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let preview = || async {
+        c.find(Locator::Css("#csv-preview"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let first = preview().await;
+    assert!(
+        first.starts_with("serial,secret\n10001001,GEZDGNBV"),
+        "{first}"
+    );
+    c.find(Locator::Css("button[value=add]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let focused = c
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, "col-2-label", "the new row's label has the focus");
+    c.find(Locator::Css("#col-2-label"))
+        .await
+        .unwrap()
+        .send_keys("model")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#col-2-property"))
+        .await
+        .unwrap()
+        .select_by_value("model")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[value='up-2']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let focused = c
+        .execute(
+            "return document.activeElement.getAttribute('aria-label');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, "Move column 2 up", "focus stays on the moved row");
+    c.find(Locator::Css("#csv_delimiter"))
+        .await
+        .unwrap()
+        .select_by_value("semicolon")
+        .await
+        .unwrap();
+    let now = preview().await;
+    assert!(
+        now.starts_with("serial;model;secret\n10001001;SafeID/Classic;GEZDGNBV"),
+        "{now}"
+    );
+    let after = c
+        .execute(
+            "return [window.stayed === true, window.scrollY > 0,
+                     document.querySelector('input[name=columns]').value];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        after,
+        serde_json::json!([true, true, "3"]),
+        "no page load, no jump to the top, rows renumbered"
+    );
+    c.find(Locator::Css("button[value='remove-0']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(preview().await.starts_with("model;secret\n"));
+    c.find(Locator::Css(".actions button[value=continue]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("form[action$='/submit']"))
+        .await
+        .unwrap();
+    let review = c.source().await.unwrap();
+    assert!(
+        review.contains("Columns: model, secret"),
+        "the server got the edited rows"
+    );
+    assert!(review.contains("delimiter semicolon"), "{review}");
+}

@@ -72,6 +72,30 @@ impl Tour {
             .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
     }
 
+    /// Sends a form as a double click would, and checks its button shows it is busy (with
+    /// `label`) and the second press is held back.
+    async fn submit_busy(&mut self, form: &str, label: &str) {
+        let seen = self
+            .browser
+            .execute(
+                "var f = document.querySelector(arguments[0]);
+                 var b = f.querySelector('button[type=submit]');
+                 var sent = 0;
+                 document.addEventListener('submit', function (e) { if (!e.defaultPrevented) { sent += 1; } });
+                 f.requestSubmit(b); f.requestSubmit(b);
+                 return [b.getAttribute('aria-busy'), b.textContent.trim(), sent];",
+                vec![serde_json::json!(form)],
+            )
+            .await
+            .unwrap();
+        if seen != serde_json::json!(["true", label, 1]) {
+            self.problems.push(format!(
+                "{} {form}: busy state and one send expected, got {seen}",
+                self.size
+            ));
+        }
+    }
+
     /// Checks the page now shown: its width, and axe-core's WCAG 2.1 AA rules.
     async fn check(&mut self, name: &str) {
         self.visited += 1;
@@ -248,7 +272,8 @@ async fn tour(width: u32, height: u32, size: &'static str) {
     t.wait_for("form[action$='/submit'] button[type=submit]")
         .await;
     t.check("review").await;
-    t.click("form[action$='/submit'] button[type=submit]").await;
+    t.submit_busy("form[action$='/submit']", "Building your file…")
+        .await;
     t.wait_for("#reference").await;
     t.check("done").await;
 
@@ -268,8 +293,7 @@ async fn tour(width: u32, height: u32, size: &'static str) {
     app.clock.advance(totp::STEP);
     t.type_in("#approve-code", &totp::code_at(&secret, app.clock.now()))
         .await;
-    t.click("form[action$='/approve'] button[type=submit]")
-        .await;
+    t.submit_busy("form[action$='/approve']", "Approve").await;
     t.wait_for("[role=status]").await;
     t.check("staff request approved").await;
     t.goto(&format!("{base}/staff/orders"), "staff orders")
