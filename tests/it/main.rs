@@ -10,6 +10,7 @@ mod assign_cli;
 mod browser_wizard;
 mod delivery;
 mod experience;
+mod experience_assign;
 mod experience_js_off;
 mod experience_pages;
 mod formats;
