@@ -561,3 +561,73 @@ async fn the_custom_csv_builder_edits_in_place_with_a_live_preview() {
     );
     assert!(review.contains("delimiter semicolon"), "{review}");
 }
+
+/// WCAG contrast ratio of two `rgb(r, g, b)` colours as the browser reports them.
+fn contrast(a: &str, b: &str) -> f64 {
+    let lum = |c: &str| {
+        let v: Vec<f64> = c
+            .trim_start_matches("rgba(")
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .take(3)
+            .map(|x| x.trim().parse::<f64>().unwrap() / 255.0)
+            .map(|x| {
+                if x <= 0.03928 {
+                    x / 12.92
+                } else {
+                    ((x + 0.055) / 1.055).powf(2.4)
+                }
+            })
+            .collect();
+        0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[tokio::test]
+async fn the_focus_ring_stands_out_and_the_number_shape_picks_its_kind() {
+    crate::require_tools!(Tool::Chromium, Tool::Chromedriver);
+    let app = spawn_app(Backend::Sqlite).await;
+    let b = Browser::start(BrowserOptions::default()).await;
+    b.goto(&app.base_url).await.unwrap();
+    // Keyboard focus on a field in a card, on a button, and on the header's logo link.
+    for (css, background) in [
+        ("#reference", "rgb(255, 255, 255)"),
+        ("form[action='/request'] button", "rgb(255, 255, 255)"),
+        ("header.site .logo", "rgb(11, 92, 173)"),
+    ] {
+        let ring = b
+            .execute(
+                "var e = document.querySelector(arguments[0]); e.focus();
+                 var s = getComputedStyle(e);
+                 return [s.outlineStyle, s.outlineWidth, s.outlineColor];",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .unwrap();
+        let (style, color) = (ring[0].as_str().unwrap(), ring[2].as_str().unwrap());
+        assert_eq!(style, "solid", "{css} shows a focus ring");
+        let ratio = contrast(color, background);
+        assert!(
+            ratio >= 3.0,
+            "{css}: focus ring {color} on {background} is {ratio:.2}:1, WCAG asks 3:1"
+        );
+    }
+    // Typing an invoice number selects "invoice".
+    b.find(Locator::Css("#reference"))
+        .await
+        .unwrap()
+        .send_keys("INV-10042")
+        .await
+        .unwrap();
+    let chosen = b
+        .execute(
+            "return document.querySelector('input[name=kind]:checked').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen, "invoice");
+}
