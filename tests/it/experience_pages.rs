@@ -22,13 +22,16 @@ struct Tour {
     problems: Vec<String>,
     axe: String,
     visited: usize,
+    _downloads: tempfile::TempDir,
 }
 
 impl Tour {
     async fn start(width: u32, height: u32, size: &'static str) -> Tour {
+        let downloads = tempfile::tempdir().unwrap();
         let browser = Browser::start(BrowserOptions {
             width,
             height,
+            downloads: Some(downloads.path()),
             ..BrowserOptions::default()
         })
         .await;
@@ -39,6 +42,7 @@ impl Tour {
             problems: Vec::new(),
             axe,
             visited: 0,
+            _downloads: downloads,
         }
     }
 
@@ -155,15 +159,34 @@ impl Tour {
             ));
         }
         if let Some(dir) = std::env::var_os("SEEDPORT_SCREENSHOTS") {
-            let png = self.browser.screenshot().await.unwrap();
-            let file = format!(
-                "{}-{:02}-{}.png",
-                self.size,
-                self.visited,
-                name.replace(' ', "-")
-            );
+            // The whole page, one window height at a time (at most five), then back to the top.
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(std::path::Path::new(&dir).join(file), png).unwrap();
+            for part in 0..5 {
+                let more = self
+                    .browser
+                    .execute(
+                        "window.scrollTo(0, arguments[0] * window.innerHeight);
+                         return arguments[0] * window.innerHeight < document.documentElement.scrollHeight;",
+                        vec![serde_json::json!(part)],
+                    )
+                    .await
+                    .unwrap();
+                if more != serde_json::Value::Bool(true) {
+                    break;
+                }
+                let png = self.browser.screenshot().await.unwrap();
+                let file = format!(
+                    "{}-{:02}-{}-{part}.png",
+                    self.size,
+                    self.visited,
+                    name.replace(' ', "-")
+                );
+                std::fs::write(std::path::Path::new(&dir).join(file), png).unwrap();
+            }
+            self.browser
+                .execute("window.scrollTo(0, 0);", vec![])
+                .await
+                .unwrap();
         }
     }
 }
@@ -355,6 +378,12 @@ async fn tour(width: u32, height: u32, size: &'static str) {
     t.click("form button[type=submit]").await;
     t.wait_for(".errors").await;
     t.check("download wrong password").await;
+    t.type_in("#password", PASSWORD).await;
+    t.click("#download-form button[type=submit]").await;
+    t.browser
+        .wait_js("!document.getElementById('downloaded').hidden")
+        .await;
+    t.check("downloaded").await;
     t.goto(&confirm, "confirm").await;
     t.click("form button[type=submit]").await;
     t.wait_for("h1").await;
@@ -364,6 +393,38 @@ async fn tour(width: u32, height: u32, size: &'static str) {
     // The assignment tool, a missing page.
     t.goto(&format!("{base}/tools/assign"), "assignment tool")
         .await;
+    let fixture = |name: &str| {
+        format!(
+            "{}/tests/fixtures/assign/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    t.browser
+        .find(Locator::Id("token-file"))
+        .await
+        .unwrap()
+        .send_keys(&fixture("tokens.csv"))
+        .await
+        .unwrap();
+    t.wait_for("#tokens tbody tr").await;
+    t.browser
+        .find(Locator::Id("user-file"))
+        .await
+        .unwrap()
+        .send_keys(&fixture("users.txt"))
+        .await
+        .unwrap();
+    t.browser
+        .wait_js("document.getElementById('user-list').value.length > 0")
+        .await;
+    t.click("#apply").await;
+    t.wait_for("#remove-10001001").await;
+    t.check("assignment tool with tokens").await;
+    t.click("#clear").await;
+    t.check("assignment tool asks before start over").await;
+    t.goto(&format!("{base}/guides/pgp-key"), "guide pgp key")
+        .await;
+    t.goto(&format!("{base}/guides/entra"), "guide entra").await;
     t.goto(&format!("{base}/no/such/page"), "not found").await;
     t.goto(
         &format!("{base}/request/no-such-draft/format"),
@@ -372,7 +433,7 @@ async fn tour(width: u32, height: u32, size: &'static str) {
     .await;
 
     let problems = std::mem::take(&mut t.problems);
-    assert!(t.visited >= 29, "visited {} pages", t.visited);
+    assert!(t.visited >= 34, "visited {} pages", t.visited);
     assert!(
         problems.is_empty(),
         "{} problems on {} pages:\n{}",
