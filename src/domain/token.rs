@@ -203,6 +203,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn typed_serials_drop_spaces_and_compare_without_dashes() {
+        assert_eq!(
+            Serial::parse_typed(" 1000 1010 ").unwrap().as_str(),
+            "10001010"
+        );
+        assert_eq!(
+            Serial::parse_typed("1000-1010").unwrap().compact(),
+            "10001010"
+        );
+        assert_eq!(Serial::parse_typed("ab-12").unwrap().compact(), "AB12");
+        assert!(Serial::parse_typed("1000_1010").is_err());
+    }
+
+    #[test]
     fn serial_keeps_leading_zeros_and_rejects_junk() {
         assert_eq!(Serial::parse(" 0001234 ").unwrap().as_str(), "0001234");
         assert!(Serial::parse("").is_err());

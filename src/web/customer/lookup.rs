@@ -80,6 +80,9 @@ pub async fn lookup(
         }
     };
 
+    // A number whose shape names its kind (INV-…, SHP-…) is looked up as that kind, whatever
+    // was chosen: an invoice number typed with "PO" selected finds its order.
+    let kind = ReferenceKind::guess(number.as_str()).unwrap_or(kind);
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let now = state.clock.now();
     let (per_ip, per_ref) = (
@@ -108,17 +111,7 @@ pub async fn lookup(
             if !(ip_ok && ref_ok) {
                 return Ok(Outcome::Limited);
             }
-            // A number whose shape names another kind (an invoice number typed with "PO"
-            // chosen) is looked up as that kind too.
-            let other = ReferenceKind::guess(number.as_str()).filter(|g| *g != kind);
-            let found = match lookup::find_order(conn, kind, &number, &email)? {
-                Some(found) => Some(found),
-                None => match other {
-                    Some(other) => lookup::find_order(conn, other, &number, &email)?,
-                    None => None,
-                },
-            };
-            let Some(found) = found else {
+            let Some(found) = lookup::find_order(conn, kind, &number, &email)? else {
                 return Ok(Outcome::NotFound);
             };
             draft::purge_expired(conn, now)?;
