@@ -5,7 +5,7 @@
 
 use crate::support::browser::{Browser, BrowserOptions};
 use crate::support::tools::{self, Tool};
-use crate::support::{spawn_app, Backend, TestApp};
+use crate::support::{spawn_app, spawn_app_with, Backend, TestApp};
 use crate::wizard_helpers::{EMAIL, PASSWORD};
 use fantoccini::Locator;
 use seedport::staff::account::{self, Role};
@@ -303,6 +303,13 @@ async fn tour(width: u32, height: u32, size: &'static str) {
     // The reviewer.
     t.goto(&format!("{base}/staff/login"), "staff login").await;
     t.type_in("#email", STAFF_EMAIL).await;
+    t.type_in("#password", "not the password").await;
+    t.type_in("#code", "000000").await;
+    t.click("form[action='/staff/login'] button[type=submit]")
+        .await;
+    t.wait_for("#login-error").await;
+    t.check("staff login error").await;
+    t.type_in("#email", STAFF_EMAIL).await;
     t.type_in("#password", PASSWORD).await;
     t.type_in("#code", &totp::code_at(&secret, app.clock.now()))
         .await;
@@ -432,8 +439,19 @@ async fn tour(width: u32, height: u32, size: &'static str) {
     )
     .await;
 
+    // Too many lookups from one address: a second app that allows one an hour.
+    let limited = spawn_app_with(Backend::Sqlite, |c| c.lookups_per_ip_per_hour = 1).await;
+    for _ in 0..2 {
+        t.browser.goto(&limited.base_url).await.unwrap();
+        t.type_in("#reference", "PO-2026-0042").await;
+        t.type_in("#email", "someone@elsewhere.example").await;
+        t.click("form[action='/request'] button[type=submit]").await;
+        t.wait_for("h1").await;
+    }
+    t.check("too many lookups").await;
+
     let problems = std::mem::take(&mut t.problems);
-    assert!(t.visited >= 34, "visited {} pages", t.visited);
+    assert!(t.visited >= 36, "visited {} pages", t.visited);
     assert!(
         problems.is_empty(),
         "{} problems on {} pages:\n{}",
