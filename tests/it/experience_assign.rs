@@ -195,6 +195,54 @@ async fn ten_thousand_tokens_load_and_apply_in_under_two_seconds_with_search_and
         .unwrap();
     assert_eq!(rows(&c).await, 400, "Show more adds a page");
 
+    // Drag a user onto another row (the table's one set of listeners): the two swap.
+    c.execute(
+        "var s = document.getElementById('search'); s.value = '2000000';
+         s.dispatchEvent(new Event('input'));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_js(
+        &c,
+        "document.querySelectorAll('#tokens tbody tr').length === 10",
+    )
+    .await;
+    c.execute(
+        "var dt = new DataTransfer();
+         var fire = function (el, type) {
+           el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+         };
+         var grip = document.querySelector('tr[data-serial=\"20000000\"] .grip');
+         var target = document.querySelector('tr[data-serial=\"20000001\"] td');
+         fire(grip, 'dragstart'); fire(target, 'dragover'); fire(target, 'drop'); fire(grip, 'dragend');",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('upn-20000001').value === 'user0@acme.com'",
+    )
+    .await;
+    assert_eq!(
+        js(&c, "document.getElementById('upn-20000000').value").await,
+        "user1@acme.com"
+    );
+    c.execute(
+        "var s = document.getElementById('search'); s.value = '';
+         s.dispatchEvent(new Event('input'));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("more"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
     // Start over asks first; keeping the work keeps it.
     c.find(Locator::Id("clear"))
         .await
