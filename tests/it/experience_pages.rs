@@ -106,58 +106,9 @@ impl Tour {
         self.browser
             .wait_js("document.readyState === 'complete'")
             .await;
-        let overflow = self
-            .browser
-            .execute(
-                "var d = document.documentElement; var wide = [];
-                 document.querySelectorAll('body *').forEach(function (e) {
-                   var r = e.getBoundingClientRect();
-                   if (r.right > d.clientWidth + 1 && wide.length < 3) {
-                     wide.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
-                       (e.className && e.className.baseVal === undefined ? '.' + e.className : '') +
-                       ' ' + Math.round(r.right) + 'px');
-                   }
-                 });
-                 return [d.scrollWidth, d.clientWidth, wide.join(', ')];",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let (scroll, client) = (
-            overflow[0].as_i64().unwrap_or(0),
-            overflow[1].as_i64().unwrap_or(0),
-        );
-        if scroll > client {
-            self.problems.push(format!(
-                "{} {name}: page is {scroll} px wide in a {client} px window ({})",
-                self.size,
-                overflow[2].as_str().unwrap_or("")
-            ));
-        }
-        self.browser.execute(&self.axe, vec![]).await.unwrap();
-        let found = self
-            .browser
-            .execute_async(
-                "var done = arguments[arguments.length - 1];
-                 axe.run(document, { runOnly: { type: 'tag',
-                     values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-                   .then(function (r) {
-                     done(r.violations.map(function (v) {
-                       return v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
-                         v.nodes.slice(0, 3).map(function (n) { return n.target.join(' '); }).join(' | ');
-                     }));
-                   }, function (e) { done(['axe failed: ' + e]); });",
-                vec![],
-            )
-            .await
-            .unwrap();
-        for v in found.as_array().into_iter().flatten() {
-            self.problems.push(format!(
-                "{} {name}: {}",
-                self.size,
-                v.as_str().unwrap_or("?")
-            ));
-        }
+        let label = format!("{} {name}", self.size);
+        let found = audit(&self.browser, &self.axe, &label).await;
+        self.problems.extend(found);
         if let Some(dir) = std::env::var_os("SEEDPORT_SCREENSHOTS") {
             // The whole page, one window height at a time (at most five), then back to the top.
             std::fs::create_dir_all(&dir).unwrap();
@@ -189,6 +140,58 @@ impl Tour {
                 .unwrap();
         }
     }
+}
+
+/// What is wrong with the page `c` shows: wider than the window, or a WCAG 2.1 AA violation
+/// axe-core (`axe`, the text of axe.min.js) finds. Each problem starts with `label`.
+pub async fn audit(c: &fantoccini::Client, axe: &str, label: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let overflow = c
+        .execute(
+            "var d = document.documentElement; var wide = [];
+             document.querySelectorAll('body *').forEach(function (e) {
+               var r = e.getBoundingClientRect();
+               if (r.right > d.clientWidth + 1 && wide.length < 3) {
+                 wide.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+                   (e.className && e.className.baseVal === undefined ? '.' + e.className : '') +
+                   ' ' + Math.round(r.right) + 'px');
+               }
+             });
+             return [d.scrollWidth, d.clientWidth, wide.join(', ')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, client) = (
+        overflow[0].as_i64().unwrap_or(0),
+        overflow[1].as_i64().unwrap_or(0),
+    );
+    if scroll > client {
+        problems.push(format!(
+            "{label}: page is {scroll} px wide in a {client} px window ({})",
+            overflow[2].as_str().unwrap_or("")
+        ));
+    }
+    c.execute(axe, vec![]).await.unwrap();
+    let found = c
+        .execute_async(
+            "var done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag',
+                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+               .then(function (r) {
+                 done(r.violations.map(function (v) {
+                   return v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+                     v.nodes.slice(0, 3).map(function (n) { return n.target.join(' '); }).join(' | ');
+                 }));
+               }, function (e) { done(['axe failed: ' + e]); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for v in found.as_array().into_iter().flatten() {
+        problems.push(format!("{label}: {}", v.as_str().unwrap_or("?")));
+    }
+    problems
 }
 
 fn add_staff(app: &TestApp) -> Vec<u8> {
