@@ -99,6 +99,15 @@ async fn the_customer_flow_runs_through_with_javascript_off() {
     click(&c, "button[value=add]").await;
     wait_for(&c, "#col-2-label").await;
     assert_eq!(rows(&c).await, 3);
+    let landed = c
+        .execute("return [location.hash, window.scrollY > 0];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        landed,
+        serde_json::json!(["#opt-custom-csv", true]),
+        "the round trip lands at the builder, not the top of the page"
+    );
     assert!(
         c.find(Locator::Css("#format-custom-csv"))
             .await
