@@ -117,11 +117,14 @@ async fn a_failed_lookup_keeps_what_was_typed_and_the_number_shape_finds_the_ord
         );
         // An invoice or shipment number typed with "PO" chosen finds its order.
         for number in ["INV-10042", "inv-10042", "SHP-50042-2"] {
+            // A fresh form each time, as a browser would (a success may renew the session).
+            let csrf = wh::start(&app).await;
             let r = wh::lookup(&app, &csrf, "po", number, EMAIL).await;
             assert_eq!(r.status(), StatusCode::SEE_OTHER, "{backend:?} {number}");
             assert!(wh::location(&r).ends_with("/shipments"));
         }
         // The same email with a PO-shaped number that is not ours is still the one answer.
+        let csrf = wh::start(&app).await;
         let r = wh::lookup(
             &app,
             &csrf,
