@@ -31,6 +31,8 @@ pub enum Tool {
     Promtool,
     /// A PostgreSQL server at `SEEDPORT_TEST_POSTGRES_URL`.
     Postgres,
+    /// The npm package `axe-core` (its `axe.min.js`), injected into pages to check accessibility.
+    AxeCore,
 }
 
 impl Tool {
@@ -49,6 +51,7 @@ impl Tool {
             Tool::PythonPskc => "python3 module pskc",
             Tool::Promtool => "promtool",
             Tool::Postgres => "PostgreSQL",
+            Tool::AxeCore => "npm package axe-core",
         }
     }
 
@@ -68,6 +71,10 @@ impl Tool {
             Tool::Postgres => {
                 "set SEEDPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
                  to a running server"
+            }
+            Tool::AxeCore => {
+                "npm install --prefix ~/.cache/seedport-test-tools axe-core@4 \
+                 (or set SEEDPORT_AXE_CORE to its axe.min.js)"
             }
         }
     }
@@ -94,6 +101,9 @@ impl Tool {
         if self == Tool::Postgres {
             return postgres_reachable();
         }
+        if self == Tool::AxeCore {
+            return axe_core_js().is_file();
+        }
         find_on_path(self.name()).is_some()
     }
 }
@@ -101,6 +111,16 @@ impl Tool {
 /// The admin URL of the test PostgreSQL server, if one is configured.
 pub fn postgres_url() -> Option<String> {
     std::env::var("SEEDPORT_TEST_POSTGRES_URL").ok()
+}
+
+/// Where `axe.min.js` of the npm package `axe-core` is: `SEEDPORT_AXE_CORE`, else the folder
+/// `.ci/run` installs it into (`~/.cache/seedport-test-tools`). Call [`require`] first.
+pub fn axe_core_js() -> PathBuf {
+    if let Some(path) = std::env::var_os("SEEDPORT_AXE_CORE") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/seedport-test-tools/node_modules/axe-core/axe.min.js")
 }
 
 fn postgres_reachable() -> bool {
