@@ -93,28 +93,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             println!("{credentials}");
         }
     }
+    if let Some(bind) = &state.config.metrics_bind {
+        let metrics = TcpListener::bind(bind)
+            .with_context(|| format!("cannot listen for metrics on {bind}"))?;
+        tracing::info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        actix_web::rt::spawn(web::metrics::serve(state.db.clone(), metrics)?);
+    }
     let jobs = crate::jobs::start(
         crate::jobs::JobDeps::from_state(&state),
         crate::jobs::JobOptions::from_config(&state.config),
     )?;
     let grace = Duration::from_secs(state.config.shutdown_grace_seconds.into());
     let downloads = state.downloads.clone();
-    let metrics = match &state.config.metrics_bind {
-        Some(bind) => {
-            let listener = TcpListener::bind(bind)
-                .with_context(|| format!("cannot listen on {bind} for metrics"))?;
-            tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
-            let sources = web::metrics::Sources {
-                db: state.db.clone(),
-                downloads: downloads.clone(),
-            };
-            let server = web::metrics::serve(sources, listener)?;
-            let handle = server.handle();
-            tokio::spawn(server);
-            Some(handle)
-        }
-        None => None,
-    };
     let server = web::serve(state, listener)?;
     let handle = server.handle();
     let mut running = tokio::spawn(server);
@@ -138,9 +128,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .unwrap_or(false);
     if !settled {
         tracing::warn!("some cut-short downloads could not be given back before exit");
-    }
-    if let Some(metrics) = metrics {
-        metrics.stop(false).await;
     }
     tracing::info!("stopped");
     Ok(())

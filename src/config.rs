@@ -124,7 +124,9 @@ pub struct Config {
     pub mail_lease_seconds: u32,
     /// Delay before the first retry of a failed email; each further failure doubles it.
     pub mail_retry_seconds: u32,
-    /// Where `GET /metrics` (Prometheus text) is served, apart from the portal; off when unset.
+    /// `text` or `json` log lines on stderr.
+    pub log_format: crate::telemetry::logging::LogFormat,
+    /// Where `GET /metrics` listens (Prometheus); off unless set, never the public `bind`.
     pub metrics_bind: Option<String>,
 }
 
@@ -156,6 +158,7 @@ impl Default for Config {
             shutdown_grace_seconds: 30,
             mail_lease_seconds: 60,
             mail_retry_seconds: 30,
+            log_format: crate::telemetry::logging::LogFormat::Text,
             metrics_bind: None,
         }
     }
@@ -237,6 +240,14 @@ impl Config {
         if self.link_expiry_days == 0 || self.link_expiry_days > 90 {
             bail!("link_expiry_days must be between 1 and 90");
         }
+        if let Some(metrics) = &self.metrics_bind {
+            if metrics.parse::<std::net::SocketAddr>().is_err() {
+                bail!("metrics_bind must be an address and port such as 127.0.0.1:9100, not {metrics:?}");
+            }
+            if *metrics == self.bind {
+                bail!("metrics_bind must differ from bind: metrics are never served on the public address");
+            }
+        }
         Ok(())
     }
 
@@ -306,9 +317,8 @@ fn env_kind(key: &str) -> Option<Kind> {
     Some(match key {
         "mode" | "database_url" | "bind" | "public_base_url" | "data_dir" | "master_key_file"
         | "vendor_name" | "logo_text" | "delivery_email" | "mail_from" | "alert_email"
-        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" | "metrics_bind" => {
-            Kind::Text
-        }
+        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" | "log_format"
+        | "metrics_bind" => Kind::Text,
         "link_expiry_days"
         | "download_limit"
         | "wrong_password_limit"

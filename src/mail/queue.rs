@@ -185,15 +185,6 @@ pub fn mark_sent(conn: &mut DbConnection, email: &Claimed, now: i64) -> QueryRes
     Ok(changed == 1)
 }
 
-/// How many emails are in each state (for `/metrics`).
-pub fn count_by_state(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
-    outbox::table
-        .group_by(outbox::state)
-        .select((outbox::state, diesel::dsl::count_star()))
-        .order(outbox::state.asc())
-        .load(conn)
-}
-
 /// How many emails wait for a retry after a failed attempt (what `/readyz` reports).
 pub fn waiting_for_retry(conn: &mut DbConnection) -> QueryResult<i64> {
     outbox::table

@@ -386,7 +386,7 @@ async fn approve_email_download_and_confirm_end_to_end() {
             .await
             .unwrap();
         assert_eq!(wrong.status(), 403);
-        assert!(wrong.text().await.unwrap().contains("4 attempt(s) left"));
+        assert!(wrong.text().await.unwrap().contains("4 attempts left"));
 
         let file = app
             .client

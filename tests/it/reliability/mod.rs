@@ -3,7 +3,6 @@
 
 mod burst;
 mod mail;
-mod metrics;
 mod outage;
 mod pool;
 mod shutdown;
