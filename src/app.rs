@@ -91,7 +91,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let _jobs = crate::jobs::start(
-        crate::jobs::JobDeps::from_state(&state),
+        crate::jobs::JobDeps {
+            db: state.db.clone(),
+            config: state.config.clone(),
+            clock: state.clock.clone(),
+            tera: state.tera.clone(),
+        },
         crate::jobs::JobOptions::default(),
     )?;
     web::serve(state, listener)?.await?;

@@ -108,6 +108,8 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     pub link_expiry_days: u32,
+    /// Days a request may wait for review before it expires and its files are destroyed.
+    pub review_expiry_days: u32,
     pub download_limit: u32,
     pub wrong_password_limit: u32,
     pub serial_attempt_limit: u32,
@@ -134,6 +136,7 @@ impl Default for Config {
             smtp: None,
             trusted_proxies: Vec::new(),
             link_expiry_days: 7,
+            review_expiry_days: 14,
             download_limit: 3,
             wrong_password_limit: 5,
             serial_attempt_limit: 5,
@@ -216,6 +219,9 @@ impl Config {
         if self.link_expiry_days == 0 || self.link_expiry_days > 90 {
             bail!("link_expiry_days must be between 1 and 90");
         }
+        if self.review_expiry_days == 0 || self.review_expiry_days > 90 {
+            bail!("review_expiry_days must be between 1 and 90");
+        }
         Ok(())
     }
 
@@ -287,6 +293,7 @@ fn env_kind(key: &str) -> Option<Kind> {
         | "vendor_name" | "logo_text" | "delivery_email" | "mail_from" | "alert_email"
         | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" => Kind::Text,
         "link_expiry_days"
+        | "review_expiry_days"
         | "download_limit"
         | "wrong_password_limit"
         | "serial_attempt_limit"

@@ -1,6 +1,8 @@
 //! One-time link tokens: shown once in an email, stored only as their SHA-256.
 
-use crate::web::csrf;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 /// A plain link token. `Debug` is redacted so it cannot reach a log line by accident.
 pub struct LinkToken(String);
@@ -8,7 +10,14 @@ pub struct LinkToken(String);
 impl LinkToken {
     /// 256 bits from the OS CSPRNG with a recognisable prefix (`sp_dl_`, `sp_cf_`).
     pub fn generate(prefix: &str) -> LinkToken {
-        LinkToken(csrf::random_token(prefix))
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!(
+            "{prefix}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        );
+        zeroize::Zeroize::zeroize(&mut bytes);
+        LinkToken(token)
     }
 
     /// Wraps a token taken from a URL.
@@ -18,7 +27,7 @@ impl LinkToken {
 
     /// What the database stores and looks up.
     pub fn hash(&self) -> String {
-        csrf::token_hash(&self.0)
+        hex::encode(Sha256::digest(self.0.as_bytes()))
     }
 
     /// The plain value, for the one email that carries it.

@@ -1,9 +1,10 @@
 //! Email messages built from the tera templates under `templates/email/` (a `.txt` and an
-//! `.html` part each), ready for the outbox.
+//! `.html` part each), ready for the outbox: every email seedport sends is composed here.
 
 use super::OutgoingEmail;
 use crate::clock::format_utc;
 use crate::config::Config;
+use crate::delivery::format_words;
 use crate::delivery::{PackageRow, RequestRow};
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ pub struct ReleasedLinks<'a> {
     pub confirm_token: &'a str,
     pub expires_at: i64,
     pub max_downloads: i32,
+    pub downloads_left: i32,
 }
 
 #[derive(Serialize)]
@@ -48,9 +50,27 @@ fn context(config: &Config, request: &RequestRow) -> tera::Context {
         },
     );
     ctx.insert("format_id", &request.format_id);
-    ctx.insert("format_summary", &request.format_summary);
+    let words = format_words::describe(&request.format_id, &request.format_summary);
+    ctx.insert("format_name", &words.name);
+    ctx.insert("format_options", &words.options);
+    ctx.insert("how_to_import", &words.how_to_import);
     ctx.insert("protection", &request.protection);
+    ctx.insert(
+        "request_url",
+        &format!("{}/staff/requests/{}", base_url(config), request.id),
+    );
     ctx
+}
+
+/// The subject's tail naming a package's shipment(s) when files are per shipment.
+fn shipments_part(request: &RequestRow, package: &PackageRow) -> String {
+    if request.bundling == "per_shipment" {
+        let n = package.shipment_numbers.split(", ").count();
+        let word = if n == 1 { "shipment" } else { "shipments" };
+        format!(" for {word} {}", package.shipment_numbers)
+    } else {
+        String::new()
+    }
 }
 
 fn insert_package(ctx: &mut tera::Context, package: &PackageRow) {
@@ -82,7 +102,7 @@ fn build(
         text: tera.render(&format!("email/{template}.txt"), ctx)?,
         html: tera.render(&format!("email/{template}.html"), ctx)?,
         carries_links,
-        request_id: Some(request.id.clone()),
+        request_id: Some(request.id.to_string()),
     })
 }
 
@@ -104,10 +124,12 @@ pub fn download_ready(
     ctx.insert("confirm_url", &format!("{base}/c/{}", links.confirm_token));
     ctx.insert("expires", &format_utc(links.expires_at));
     ctx.insert("max_downloads", &links.max_downloads);
+    ctx.insert("downloads_left", &links.downloads_left);
     ctx.insert("entra", &request.format_id.starts_with("entra-"));
     ctx.insert("password", &(request.password_hash.is_some()));
     let subject = format!(
-        "Your token seed file is ready to download ({})",
+        "Your token seed file{} is ready to download ({})",
+        shipments_part(request, package),
         request.reference
     );
     build(
@@ -157,7 +179,8 @@ pub fn confirmed(
     insert_package(&mut ctx, package);
     ctx.insert("at", &format_utc(at));
     let subject = format!(
-        "Receipt confirmed, your seed file has been deleted ({})",
+        "Receipt confirmed, your seed file{} has been deleted ({})",
+        shipments_part(request, package),
         request.reference
     );
     build(
@@ -206,6 +229,92 @@ pub fn locked(
         false,
     )?;
     Ok([customer, alert])
+}
+
+/// "A request is waiting for review", to the delivery team, linking to it.
+pub fn review_waiting(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    customer: &str,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    ctx.insert("customer", customer);
+    ctx.insert("requester_email", &request.requester_email);
+    ctx.insert("created", &format_utc(request.created_at));
+    build(
+        tera,
+        "review_waiting_alert",
+        &ctx,
+        &config.alert_email,
+        format!(
+            "Review needed: seed file request {} from {customer}",
+            request.reference
+        ),
+        request,
+        false,
+    )
+}
+
+/// What the delivery team is told about an email given up after the retry cap.
+pub struct FailedMail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub attempts: i32,
+    pub last_error: &'a str,
+}
+
+/// "An email could not be delivered", to the delivery team, linking to the request.
+pub fn email_failed(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    failed: &FailedMail<'_>,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    ctx.insert("to", failed.to);
+    ctx.insert("subject", failed.subject);
+    ctx.insert("attempts", &failed.attempts);
+    ctx.insert("last_error", failed.last_error);
+    build(
+        tera,
+        "email_failed_alert",
+        &ctx,
+        &config.alert_email,
+        format!(
+            "ALERT: an email could not be delivered ({})",
+            request.reference
+        ),
+        request,
+        false,
+    )
+}
+
+/// "A dead link was opened again", to the delivery team (at most hourly per package).
+pub fn link_reused(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    package: &PackageRow,
+    what: &str,
+    at: i64,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    insert_package(&mut ctx, package);
+    ctx.insert("what", what);
+    ctx.insert("at", &format_utc(at));
+    build(
+        tera,
+        "link_reused_alert",
+        &ctx,
+        &config.alert_email,
+        format!(
+            "ALERT: a seed file link was used again after it {what} ({})",
+            request.reference
+        ),
+        request,
+        false,
+    )
 }
 
 /// `1.2 MB (1,234,567 bytes)`-style sizes for people.

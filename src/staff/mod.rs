@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod cli;
+pub mod customers;
 pub mod demo;
 pub mod login;
 pub mod orders;

@@ -115,6 +115,7 @@ pub async fn submit(
         reference,
         email,
         max_downloads: state.config.download_limit,
+        review_expiry_days: state.config.review_expiry_days,
         now: state.clock.now(),
     };
     let db = state.db.clone();

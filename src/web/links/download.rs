@@ -1,7 +1,7 @@
 //! `GET /d/{token}` shows the file and (when protected) a password field; `POST /d/{token}`
 //! checks the password, consumes one download and streams the file chunk by chunk.
 
-use super::{check_csrf, csrf_for, gone_page, render_page};
+use super::{check_csrf, csrf_for, gone_page, render_page, reused};
 use crate::clock::format_utc;
 use crate::db::DbError;
 use crate::delivery::links::{self, Found, LinkKind};
@@ -77,7 +77,7 @@ pub async fn page(
     let token = LinkToken::from_url(token.into_inner());
     match lookup(&state, &token).await? {
         Ok(found) => download_page(&req, &state, &found, None, StatusCode::OK),
-        Err(gone) => gone_page(&state, gone),
+        Err(gone) => reused(&state, &req, LinkKind::Download, &token, gone).await,
     }
 }
 
@@ -110,7 +110,7 @@ pub async fn download(
     let token = LinkToken::from_url(token.into_inner());
     let found = match lookup(&state, &token).await? {
         Ok(found) => found,
-        Err(gone) => return gone_page(&state, gone),
+        Err(gone) => return reused(&state, &req, LinkKind::Download, &token, gone).await,
     };
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let id = found.package.id.clone();
@@ -196,7 +196,7 @@ async fn stream(state: web::Data<AppState>, package: PackageRow) -> Result<HttpR
     let (vault, pid) = (state.vault.clone(), package.id.clone());
     let key = state
         .db
-        .run(move |conn| Ok::<_, DbError>(storage::package_key(conn, &vault, &pid)))
+        .run(move |conn| Ok::<_, DbError>(storage::package_key(conn, &vault, pid.as_str())))
         .await?
         .map_err(|e| AppError::internal(DeliveryError::Invalid(e.to_string())))?;
     let size = u64::try_from(package.size).unwrap_or(0);
@@ -207,7 +207,13 @@ async fn stream(state: web::Data<AppState>, package: PackageRow) -> Result<HttpR
             let (key, chunk_of) = (key.clone(), id.clone());
             let chunk = db
                 .run(move |conn| {
-                    Ok::<_, DbError>(storage::read_chunk(conn, &key, &chunk_of, seq, size))
+                    Ok::<_, DbError>(storage::read_chunk(
+                        conn,
+                        &key,
+                        chunk_of.as_str(),
+                        seq,
+                        size,
+                    ))
                 })
                 .await;
             let item = match chunk {
