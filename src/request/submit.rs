@@ -239,7 +239,7 @@ fn insert_request(
             requests::order_id.eq(&draft.order_id),
             requests::requester_email.eq(&draft.requester_email),
             requests::client_ip.eq(&draft.client_ip),
-            requests::state.eq("pending_review"),
+            requests::state.eq(crate::lifecycle::State::PendingReview),
             requests::format_id.eq(draft.choices.format.map(|f| f.as_str()).unwrap_or("")),
             requests::format_summary.eq(format_summary(draft).to_string()),
             requests::bundling.eq(draft.choices.bundling.unwrap_or(Bundling::One).as_str()),

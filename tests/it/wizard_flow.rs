@@ -221,7 +221,7 @@ async fn password_protected_entra_csv_request_end_to_end() {
         let (pid, file_name, content_type, size, sha, count, numbers, state, max) = pkgs[0].clone();
         assert_eq!(file_name, format!("{reference}.zip"));
         assert_eq!(content_type, "application/zip");
-        assert_eq!((count, state.as_str(), max), (50, "held", 3));
+        assert_eq!((count, state.as_str(), max), (50, "pending_review", 3));
         assert_eq!(numbers, "SHP-50042-1, SHP-50042-2");
         let bytes = package_bytes(&app, &pid, size);
         assert_eq!(bytes.len() as i64, size);
@@ -401,7 +401,15 @@ async fn pgp_and_password_per_shipment_custom_csv_request() {
             .select(customers::saved_pgp_key)
             .first(&mut conn)
             .unwrap();
-        assert!(saved.unwrap().contains("PUBLIC KEY"));
+        assert!(
+            saved.is_none(),
+            "the key is saved only when the request is approved"
+        );
+        let on_request: Option<String> = requests::table
+            .select(requests::pgp_key)
+            .first(&mut conn)
+            .unwrap();
+        assert!(on_request.unwrap().contains("PUBLIC KEY"));
         let pkgs = packages_of(&app, &request_id);
         assert_eq!(pkgs.len(), 2);
         for (i, number) in ["SHP-50042-1", "SHP-50042-2"].iter().enumerate() {

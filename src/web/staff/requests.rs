@@ -10,7 +10,7 @@ use crate::delivery::{
     self, ActionDone, AlreadyDecided, ApproveOutcome, DeliveryError, RejectOutcome,
     MAX_EXTEND_DAYS, MAX_REASON_CHARS,
 };
-use crate::lifecycle::{PackageId, RequestId, Who};
+use crate::lifecycle::{PackageId, RequestId, State, Who};
 use crate::staff::login::{confirm_code, LoginError};
 use crate::staff::review::{self, Filter};
 use crate::staff::session::Session;
@@ -214,8 +214,12 @@ pub async fn reject(
     check_csrf(&session, form.csrf.as_deref())?;
     let id = RequestId::from_raw(path.into_inner());
     let reason = form.reason.trim().to_string();
-    if let Err(e) = delivery::parse_reason(&reason) {
-        let message = e.to_string();
+    if delivery::parse_reason(&reason).is_err() {
+        let message = if reason.is_empty() {
+            "Give the reason; the customer will read it.".to_string()
+        } else {
+            format!("Keep the reason under {MAX_REASON_CHARS} characters.")
+        };
         return render_detail(
             &state,
             &session,
@@ -383,7 +387,11 @@ async fn already_decided(
     let message = match (first.by, first.at) {
         (Some(by), Some(at)) => format!(
             "Nothing changed: this request was already {} by {} at {}.",
-            first.state.label(),
+            if first.state == State::Rejected {
+                "rejected"
+            } else {
+                "approved"
+            },
             by.trim_start_matches("staff:"),
             format_utc(at)
         ),
