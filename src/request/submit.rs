@@ -289,7 +289,7 @@ fn finish(
     let details = format!(
         "submitted for review; shipments {}; format {}",
         numbers.join(", "),
-        draft.choices.format.map(|f| f.as_str()).unwrap_or("")
+        draft.choices.format.map(|f| f.format().name).unwrap_or("")
     );
     audit::record(
         conn,

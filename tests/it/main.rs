@@ -12,6 +12,7 @@ mod delivery;
 mod formats;
 mod foundation;
 mod import;
+mod lifecycle;
 mod pack;
 mod packaging;
 mod staff;

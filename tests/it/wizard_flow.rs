@@ -477,7 +477,52 @@ async fn pgp_and_password_per_shipment_custom_csv_request() {
                 .args(["--kill", "gpg-agent"])
                 .status();
         }
-        // Next time the saved key is offered.
+        // Not offered before approval; once approved, offered to the same address only.
+        let (other, other_csrf) = draft_for(&app, "po", "PO-2026-0042").await;
+        prove(&app, &other, &other_csrf, &[("SHP-50042-2", "10002003")]).await;
+        let html = app
+            .client
+            .get(format!("{other}/protection"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !html.contains("saved for this account"),
+            "not before approval"
+        );
+        {
+            let mut conn = app.db.get().unwrap();
+            let tera = seedport::web::assets::tera().unwrap();
+            let who = seedport::lifecycle::Who {
+                actor: "staff:rev@vendor.example",
+                client_ip: "127.0.0.1",
+            };
+            let id = seedport::lifecycle::RequestId::from_raw(request_id.clone());
+            seedport::delivery::approve(&mut conn, &app.config, &tera, &id, who, app.clock.now())
+                .unwrap();
+        }
+        let colleague = {
+            let csrf = start(&app).await;
+            let r = lookup(&app, &csrf, "po", "PO-2026-0042", "colleague@acme.example").await;
+            let loc = location(&r);
+            let base = format!("{}{}", app.base_url, loc.trim_end_matches("/shipments"));
+            prove(&app, &base, &csrf, &[("SHP-50042-2", "10002003")]).await;
+            app.client
+                .get(format!("{base}/protection"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        assert!(
+            !colleague.contains("saved for this account"),
+            "a colleague at the same company is not offered the key"
+        );
         let (base2, csrf2) = draft_for(&app, "po", "PO-2026-0042").await;
         prove(&app, &base2, &csrf2, &[("SHP-50042-2", "10002003")]).await;
         let html = app

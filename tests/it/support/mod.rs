@@ -10,6 +10,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 
 pub mod browser;
+pub mod smtp;
 pub mod tools;
 
 /// Which database a test runs against.
