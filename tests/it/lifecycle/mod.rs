@@ -2,6 +2,7 @@
 //! requests made through the real wizard, decided and acted on through the console with fresh
 //! authenticator codes, emails checked on a real SMTP server, time moved on the injected clock.
 
+mod browser;
 mod console;
 mod retention;
 mod states;
@@ -180,24 +181,27 @@ pub struct Console {
     secret: Vec<u8>,
 }
 
+/// Creates a delivery-team account; returns its TOTP secret.
+pub fn create_staff(app: &TestApp, email: &str, role: Role) -> Vec<u8> {
+    let mut conn = app.db.get().unwrap();
+    account::create(
+        &mut conn,
+        &app.vault,
+        email,
+        "Test Reviewer",
+        role,
+        Some(SecretString::new(STAFF_PASSWORD.into())),
+        app.clock.now(),
+    )
+    .unwrap()
+    .totp_secret
+    .expose()
+    .to_vec()
+}
+
 impl Console {
     pub async fn sign_in(app: &TestApp, email: &str, role: Role) -> Console {
-        let secret = {
-            let mut conn = app.db.get().unwrap();
-            account::create(
-                &mut conn,
-                &app.vault,
-                email,
-                "Test Reviewer",
-                role,
-                Some(SecretString::new(STAFF_PASSWORD.into())),
-                app.clock.now(),
-            )
-            .unwrap()
-            .totp_secret
-            .expose()
-            .to_vec()
-        };
+        let secret = create_staff(app, email, role);
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
