@@ -1,8 +1,6 @@
 //! One-time link tokens: shown once in an email, stored only as their SHA-256.
 
-use base64::Engine;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use crate::vault::{random_token, token_hash};
 
 /// A plain link token. `Debug` is redacted so it cannot reach a log line by accident.
 pub struct LinkToken(String);
@@ -10,14 +8,7 @@ pub struct LinkToken(String);
 impl LinkToken {
     /// 256 bits from the OS CSPRNG with a recognisable prefix (`sp_dl_`, `sp_cf_`).
     pub fn generate(prefix: &str) -> LinkToken {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = format!(
-            "{prefix}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        );
-        zeroize::Zeroize::zeroize(&mut bytes);
-        LinkToken(token)
+        LinkToken(random_token(prefix))
     }
 
     /// Wraps a token taken from a URL.
@@ -27,7 +18,7 @@ impl LinkToken {
 
     /// What the database stores and looks up.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        token_hash(&self.0)
     }
 
     /// The plain value, for the one email that carries it.

@@ -317,6 +317,99 @@ pub fn link_reused(
     )
 }
 
+/// "We received your request": the customer's summary of what they asked for.
+pub fn request_received(
+    tera: &tera::Tera,
+    config: &Config,
+    draft: &crate::request::Draft,
+    reference: &str,
+    po: &str,
+    invoice: &str,
+) -> Result<OutgoingEmail, tera::Error> {
+    let c = &draft.choices;
+    let mut ctx = tera::Context::new();
+    ctx.insert("reference", reference);
+    ctx.insert("po", po);
+    ctx.insert("invoice", invoice);
+    ctx.insert("shipments", &c.shipments);
+    ctx.insert("bundling", c.bundling.map(|b| b.as_str()).unwrap_or("one"));
+    ctx.insert("protection", c.protection.map(|p| p.as_str()).unwrap_or(""));
+    ctx.insert("pgp", &c.pgp);
+    ctx.insert("format_name", &c.format.map(|f| f.format().name));
+    ctx.insert(
+        "brand",
+        &serde_json::json!({
+            "vendor_name": config.vendor_name,
+            "delivery_email": config.delivery_email,
+        }),
+    );
+    Ok(OutgoingEmail {
+        kind: "request_received".into(),
+        to: draft.requester_email.clone(),
+        subject: format!("We received your seed file request {reference}"),
+        text: tera.render("email/request_received.txt", &ctx)?,
+        html: tera.render("email/request_received.html", &ctx)?,
+        carries_links: false,
+        request_id: None,
+    })
+}
+
+/// What the delivery team is told when a shipment is locked after wrong serial numbers.
+pub struct ShipmentLocked<'a> {
+    pub to: &'a str,
+    pub number: &'a str,
+    pub po: &'a str,
+    pub attempts: i32,
+    pub email: &'a str,
+    pub client_ip: &'a str,
+}
+
+/// "Shipment locked for self-service", to the delivery team.
+pub fn shipment_locked(l: &ShipmentLocked<'_>) -> OutgoingEmail {
+    let (number, po, attempts) = (l.number, l.po, l.attempts);
+    let text = format!(
+        "Shipment {number} (PO {po}) has been locked for self-service after {attempts} wrong \
+         serial numbers.\n\nLast attempt by: {}\nClient IP: {}\n\nIf the customer contacts you, \
+         check who they are, then unlock the shipment or deliver the seed file yourself.\n",
+        l.email, l.client_ip
+    );
+    let html = format!(
+        "<p>Shipment <strong>{}</strong> (PO {}) has been locked for self-service after {attempts} \
+         wrong serial numbers.</p><p>Last attempt by: {}<br>Client IP: {}</p>\
+         <p>If the customer contacts you, check who they are, then unlock the shipment or \
+         deliver the seed file yourself.</p>",
+        escape(number),
+        escape(po),
+        escape(l.email),
+        escape(l.client_ip),
+    );
+    OutgoingEmail {
+        kind: "shipment_locked".into(),
+        to: l.to.to_string(),
+        subject: format!("Shipment {number} locked after {attempts} wrong serials"),
+        text,
+        html,
+        carries_links: false,
+        request_id: None,
+    }
+}
+
+/// HTML-escapes text placed in a hand-built HTML part.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `1.2 MB (1,234,567 bytes)`-style sizes for people.
 pub fn human_size(bytes: i64) -> String {
     let b = bytes.max(0) as f64;

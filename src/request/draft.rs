@@ -211,7 +211,7 @@ pub fn create(
     new: &NewDraft<'_>,
     now: i64,
 ) -> Result<String, diesel::result::Error> {
-    let id = crate::web::csrf::random_token("");
+    let id = crate::vault::random_token("");
     diesel::insert_into(drafts::table)
         .values((
             drafts::id.eq(&id),
