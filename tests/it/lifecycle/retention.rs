@@ -119,3 +119,65 @@ async fn reused_links_are_audited_and_alert_at_most_hourly() {
             .any(|m| m.subject.contains("used again") && m.rcpt_tos == [ALERTS]));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn released_links_expire_and_a_destroyed_file_cannot_be_reissued() {
+    crate::require_tools!(Tool::Aiosmtpd);
+    for backend in backends() {
+        let smtp = Smtp::start(free_port());
+        let app = app(backend, smtp.port).await;
+        let console = Console::sign_in(&app, "rev@vendor.example", Role::Reviewer).await;
+        let id = submit(&app, "one").await;
+        console.approve(&app, &id).await;
+        run_jobs(&app, 8).await;
+        assert_eq!(request_state(&app, &id), State::Emailed);
+        let (link, _) = links_in(&app, &download_emails(&smtp)[0].text);
+        app.clock.advance(7 * 86_400);
+        // Past its expiry the link is refused at once, before any sweep.
+        assert_eq!(download(&app, &link, CUSTOMER_PASSWORD).await.0, 410);
+        let report = jobs::sweep_once(&deps(&app)).await.unwrap();
+        assert_eq!((report.expired, report.destroyed), (1, 1), "{backend:?}");
+        assert_eq!(request_state(&app, &id), State::Expired);
+        let pid = package_ids(&app, &id).remove(0);
+        let console = Console::sign_in(&app, "rev2@vendor.example", Role::Reviewer).await;
+        let (status, html) = console
+            .package_action(&app, &id, &pid, "reissue", &[])
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(
+            html.contains("the customer must make a new request"),
+            "{html}"
+        );
+        assert_eq!(package_state(&app, &pid), State::Expired);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lock_erases_the_password_hash_and_keeps_the_file_for_a_reissue() {
+    crate::require_tools!(Tool::Aiosmtpd);
+    for backend in backends() {
+        let smtp = Smtp::start(free_port());
+        let app = app(backend, smtp.port).await;
+        let console = Console::sign_in(&app, "rev@vendor.example", Role::Reviewer).await;
+        let id = submit(&app, "one").await;
+        console.approve(&app, &id).await;
+        run_jobs(&app, 8).await;
+        let (link, _) = links_in(&app, &download_emails(&smtp)[0].text);
+        for _ in 0..5 {
+            download(&app, &link, "definitely not it").await;
+        }
+        assert_eq!(request_state(&app, &id), State::Locked, "{backend:?}");
+        let (hash, chunks): (Option<String>, i64) = {
+            let mut conn = app.db.get().unwrap();
+            let hash = seedport::db::schema::requests::table
+                .find(&id)
+                .select(seedport::db::schema::requests::password_hash)
+                .first(&mut conn)
+                .unwrap();
+            let chunks = package_chunks::table.count().get_result(&mut conn).unwrap();
+            (hash, chunks)
+        };
+        assert!(hash.is_none(), "the hash is erased once no file is open");
+        assert!(chunks > 0, "the file is held for a re-issue");
+    }
+}

@@ -382,6 +382,24 @@ async fn an_email_given_up_after_the_retry_cap_alerts_once_and_shows_on_the_requ
             .iter()
             .all(|a| a.text.contains(&format!("/staff/requests/{id}"))));
 
+        // "Retry now" on the failed email without links: it goes out as it is.
+        let (_, emails) = console.get("/staff/emails?state=failed").await;
+        let retry = emails
+            .split("action=\"")
+            .filter_map(|s| s.split('"').next())
+            .find(|a| a.ends_with("/retry"))
+            .unwrap()
+            .to_string();
+        let (status, _) = console
+            .post(&app, "/staff/emails?state=failed", &retry, &[], false)
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        run_jobs(&app, 8).await;
+        assert!(smtp
+            .received()
+            .iter()
+            .any(|m| m.subject.starts_with("We received your seed file request")));
+
         // The link-bearing body of the given-up email is scrubbed by the sweeper.
         jobs::sweep_once(&deps(&app)).await.unwrap();
         let bodies: Vec<String> = {
