@@ -6,6 +6,7 @@ pub mod customers;
 pub mod demo;
 pub mod login;
 pub mod orders;
+pub mod outbox;
 pub mod password;
 pub mod review;
 pub mod session;

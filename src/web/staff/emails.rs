@@ -5,7 +5,7 @@ use super::{check_csrf, page_context, see_other, signed_in, StaffError};
 use crate::db::DbError;
 use crate::delivery::notify;
 use crate::lifecycle::Who;
-use crate::staff::review;
+use crate::staff::outbox;
 use crate::web::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -34,7 +34,7 @@ pub async fn page(
     let filter = selected.clone();
     let emails = state
         .db
-        .run(move |conn| review::emails(conn, None, Some(&filter)).map_err(DbError::Query))
+        .run(move |conn| outbox::emails(conn, None, Some(&filter)).map_err(DbError::Query))
         .await?;
     let mut ctx = page_context(&session);
     ctx.insert("emails", &emails);
