@@ -161,7 +161,46 @@ async fn a_request_walks_every_step_and_the_console_shows_each() {
         let (status, _) = console.approve(&app, &id).await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(request_state(&app, &id), State::Confirmed);
+        refused_everywhere(&app, pid, State::Confirmed);
+        let waiting = submit(&app, "one").await;
+        refused_everywhere(&app, &package_ids(&app, &waiting)[0], State::PendingReview);
     }
+}
+
+/// Every console action on a package in `state` (confirmed or waiting for review) is a typed
+/// refusal naming the state, and changes nothing.
+fn refused_everywhere(app: &TestApp, pid: &PackageId, state: State) {
+    use seedport::delivery::{self, DeliveryError};
+    use seedport::lifecycle::{Event, Refused, Who};
+    let mut conn = app.db.get().unwrap();
+    let tera = seedport::web::assets::tera().unwrap();
+    let who = Who {
+        actor: "staff:test",
+        client_ip: "-",
+    };
+    let now = app.clock.now();
+    let refused = |e: DeliveryError, event: Event| match e {
+        DeliveryError::Refused(r) => assert_eq!(r, Refused { event, from: state }),
+        other => panic!("{event:?} from {state:?}: {other:?}"),
+    };
+    refused(
+        delivery::resend(&mut conn, &app.config, &tera, pid, who, now).unwrap_err(),
+        Event::Resend,
+    );
+    refused(
+        delivery::reissue(&mut conn, &app.config, &tera, pid, who, now).unwrap_err(),
+        Event::Reissue,
+    );
+    refused(
+        delivery::cancel(&mut conn, pid, who, now).unwrap_err(),
+        Event::Cancel,
+    );
+    assert!(matches!(
+        delivery::extend(&mut conn, pid, 3, who, now),
+        Err(DeliveryError::NotExtendable(s)) if s == state
+    ));
+    drop(conn);
+    assert_eq!(package_state(app, pid), state);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
