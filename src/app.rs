@@ -90,6 +90,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             println!("{credentials}");
         }
     }
+    if let Some(bind) = &state.config.metrics_bind {
+        let metrics = TcpListener::bind(bind)
+            .with_context(|| format!("cannot listen for metrics on {bind}"))?;
+        tracing::info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        actix_web::rt::spawn(web::metrics::serve(state.db.clone(), metrics)?);
+    }
     let _jobs = crate::jobs::start(
         crate::jobs::JobDeps {
             db: state.db.clone(),

@@ -117,6 +117,10 @@ pub struct Config {
     pub lookups_per_reference_per_hour: u32,
     pub db_pool_size: u32,
     pub workers: usize,
+    /// `text` or `json` log lines on stderr.
+    pub log_format: crate::telemetry::logging::LogFormat,
+    /// Where `GET /metrics` listens (Prometheus); off unless set, never the public `bind`.
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for Config {
@@ -144,6 +148,8 @@ impl Default for Config {
             lookups_per_reference_per_hour: 10,
             db_pool_size: 8,
             workers: 0,
+            log_format: crate::telemetry::logging::LogFormat::Text,
+            metrics_bind: None,
         }
     }
 }
@@ -222,6 +228,14 @@ impl Config {
         if self.review_expiry_days == 0 || self.review_expiry_days > 90 {
             bail!("review_expiry_days must be between 1 and 90");
         }
+        if let Some(metrics) = &self.metrics_bind {
+            if metrics.parse::<std::net::SocketAddr>().is_err() {
+                bail!("metrics_bind must be an address and port such as 127.0.0.1:9100, not {metrics:?}");
+            }
+            if *metrics == self.bind {
+                bail!("metrics_bind must differ from bind: metrics are never served on the public address");
+            }
+        }
         Ok(())
     }
 
@@ -291,7 +305,8 @@ fn env_kind(key: &str) -> Option<Kind> {
     Some(match key {
         "mode" | "database_url" | "bind" | "public_base_url" | "data_dir" | "master_key_file"
         | "vendor_name" | "logo_text" | "delivery_email" | "mail_from" | "alert_email"
-        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" => Kind::Text,
+        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" | "log_format"
+        | "metrics_bind" => Kind::Text,
         "link_expiry_days"
         | "review_expiry_days"
         | "download_limit"

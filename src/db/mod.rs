@@ -214,6 +214,15 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
     Ok(applied)
 }
 
+/// How many migrations are not applied yet (for `seedport doctor`; changes nothing).
+pub fn pending_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    };
+    pending.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Reverts every applied migration (tests and `seedport migrate --reset` only).
 pub fn revert_all(conn: &mut DbConnection) -> anyhow::Result<usize> {
     let reverted = match conn {

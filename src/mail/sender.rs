@@ -48,6 +48,18 @@ impl Mailer {
         Ok(Mailer::Smtp(builder.build()))
     }
 
+    /// Connects, says EHLO and (when configured) starts TLS, then quits; sends nothing.
+    pub async fn check_connection(&self) -> Result<(), String> {
+        match self {
+            Mailer::Smtp(t) => match t.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("the relay did not answer EHLO".into()),
+                Err(e) => Err(e.to_string()),
+            },
+            Mailer::Files(_) => Ok(()),
+        }
+    }
+
     async fn send(&self, message: Message) -> Result<(), String> {
         match self {
             Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),

@@ -1,11 +1,15 @@
 //! The HTTP side: application state, routes, middleware and the server.
 
+pub mod access;
 pub mod assets;
 pub mod csrf;
 pub mod customer;
 pub mod error;
+pub mod guides;
+pub mod head;
 pub mod links;
 pub mod mailbox;
+pub mod metrics;
 pub mod ops;
 pub mod security;
 pub mod staff;
@@ -68,6 +72,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/static/{path:.*}", web::get().to(assets::static_file))
+        .route("/favicon.ico", web::get().to(assets::favicon))
+        .configure(guides::routes)
         .configure(crate::assign::configure)
         .configure(staff::configure)
         .configure(links::routes)
@@ -94,8 +100,11 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(brand.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
             .wrap(security::headers())
+            .wrap(actix_web::middleware::from_fn(head::as_get))
+            // Outermost, so the access line and metrics see every request as it came in.
+            .wrap(actix_web::middleware::from_fn(access::log_and_measure))
             .configure(routes)
-            .default_service(web::to(|| async { AppError::NotFound.into_response() }))
+            .default_service(web::to(not_found))
     })
     .workers(workers)
     .listen(listener)?
@@ -103,8 +112,13 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
     Ok(server)
 }
 
-impl AppError {
-    fn into_response(self) -> HttpResponse {
-        actix_web::ResponseError::error_response(&self)
+/// Any address no route claims: the branded "not found" page.
+async fn not_found(state: web::Data<AppState>) -> HttpResponse {
+    match state.render("not_found.html", tera::Context::new()) {
+        Ok(mut resp) => {
+            *resp.status_mut() = actix_web::http::StatusCode::NOT_FOUND;
+            resp
+        }
+        Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }

@@ -395,7 +395,7 @@ async fn approve_email_download_and_confirm_end_to_end() {
             .await
             .unwrap();
         assert_eq!(wrong.status(), 403);
-        assert!(wrong.text().await.unwrap().contains("4 attempt(s) left"));
+        assert!(wrong.text().await.unwrap().contains("4 attempts left"));
 
         let file = app
             .client
@@ -741,7 +741,10 @@ async fn emails_wait_while_smtp_is_down_and_go_out_when_it_returns() {
         // The relay has the last message a moment before the sender records it as sent.
         let deadline = Instant::now() + Duration::from_secs(10);
         while !pending().await.is_empty() {
-            assert!(Instant::now() < deadline, "sent emails are recorded as sent");
+            assert!(
+                Instant::now() < deadline,
+                "sent emails are recorded as sent"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

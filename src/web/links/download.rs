@@ -64,6 +64,8 @@ fn download_page(
     context.insert("needs_password", &found.request.password_hash.is_some());
     context.insert("reference", &found.request.reference);
     context.insert("entra", &found.request.format_id.starts_with("entra"));
+    context.insert("format_id", &found.request.format_id);
+    context.insert("protection", &found.request.protection);
     context.insert("csrf", &csrf);
     context.insert("error", &error);
     render_page(state, "links/download.html", context, status, cookie)
@@ -147,8 +149,11 @@ pub async fn download(
                     return gone_page(&state, links::Gone::Locked);
                 }
                 let message = format!(
-                    "That password is not right. {} attempt(s) left before the download is locked.",
-                    wrong.remaining
+                    "That password is not right. {} left before the download is locked.",
+                    match wrong.remaining {
+                        1 => "1 attempt".to_string(),
+                        n => format!("{n} attempts"),
+                    }
                 );
                 return download_page(&req, &state, &found, Some(message), StatusCode::FORBIDDEN);
             }

@@ -27,8 +27,12 @@ pub enum Tool {
     Aiosmtpd,
     /// The Python module `pskc` (PyPI `python-pskc`).
     PythonPskc,
+    /// Prometheus's `promtool`, which checks the metrics exposition.
+    Promtool,
     /// A PostgreSQL server at `SEEDPORT_TEST_POSTGRES_URL`.
     Postgres,
+    /// The npm package `axe-core` (its `axe.min.js`), injected into pages to check accessibility.
+    AxeCore,
 }
 
 impl Tool {
@@ -45,7 +49,9 @@ impl Tool {
             Tool::Chromedriver => "chromedriver",
             Tool::Aiosmtpd => "python3 module aiosmtpd",
             Tool::PythonPskc => "python3 module pskc",
+            Tool::Promtool => "promtool",
             Tool::Postgres => "PostgreSQL",
+            Tool::AxeCore => "npm package axe-core",
         }
     }
 
@@ -61,9 +67,14 @@ impl Tool {
             Tool::Chromedriver => "apt-get install chromium-driver",
             Tool::Aiosmtpd => "pip install aiosmtpd",
             Tool::PythonPskc => "pip install python-pskc",
+            Tool::Promtool => "apt-get install prometheus",
             Tool::Postgres => {
                 "set SEEDPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
                  to a running server"
+            }
+            Tool::AxeCore => {
+                "npm install --prefix ~/.cache/seedport-test-tools axe-core@4 \
+                 (or set SEEDPORT_AXE_CORE to its axe.min.js)"
             }
         }
     }
@@ -90,6 +101,9 @@ impl Tool {
         if self == Tool::Postgres {
             return postgres_reachable();
         }
+        if self == Tool::AxeCore {
+            return axe_core_js().is_file();
+        }
         find_on_path(self.name()).is_some()
     }
 }
@@ -97,6 +111,16 @@ impl Tool {
 /// The admin URL of the test PostgreSQL server, if one is configured.
 pub fn postgres_url() -> Option<String> {
     std::env::var("SEEDPORT_TEST_POSTGRES_URL").ok()
+}
+
+/// Where `axe.min.js` of the npm package `axe-core` is: `SEEDPORT_AXE_CORE`, else the folder
+/// `.ci/run` installs it into (`~/.cache/seedport-test-tools`). Call [`require`] first.
+pub fn axe_core_js() -> PathBuf {
+    if let Some(path) = std::env::var_os("SEEDPORT_AXE_CORE") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/seedport-test-tools/node_modules/axe-core/axe.min.js")
 }
 
 fn postgres_reachable() -> bool {
