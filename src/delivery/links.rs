@@ -117,7 +117,7 @@ pub fn lookup(
 /// How often a reused link of one package alerts the delivery team, at most.
 pub const REUSE_ALERT_EVERY_SECS: i64 = 3600;
 
-/// A used-up, expired, confirmed, cancelled or locked link was opened again: audited, and the
+/// A used-up, expired or confirmed link was opened again: audited, and the
 /// delivery team alerted at most once per package per [`REUSE_ALERT_EVERY_SECS`] (one
 /// conditional UPDATE on the package's marker decides). True when this call alerted.
 #[allow(clippy::too_many_arguments)]
@@ -131,7 +131,8 @@ pub fn note_reuse(
     client_ip: &str,
     now: i64,
 ) -> Result<bool, DeliveryError> {
-    if matches!(gone, Gone::Unknown) {
+    // Locks alert on their own; unknown tokens name no package.
+    if !matches!(gone, Gone::Used | Gone::Expired | Gone::Confirmed) {
         return Ok(false);
     }
     write_tx(conn, |conn| {
