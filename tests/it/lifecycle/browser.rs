@@ -10,6 +10,43 @@ use crate::support::tools::Tool;
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
 
+/// Clicks `selector` and waits until a new page has loaded (the old one is marked first).
+async fn click_through(c: &Client, selector: &str) {
+    c.execute("window.__seedport_old_page = true; return true;", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let loaded = c
+            .execute(
+                "return !window.__seedport_old_page && document.readyState === 'complete';",
+                vec![],
+            )
+            .await;
+        if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let url = c.current_url().await.unwrap();
+            let h1 = c
+                .find(Locator::Css("h1"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            panic!("no new page after clicking {selector} on {url}: {h1} ({loaded:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn sign_in(c: &Client, app: &TestApp, email: &str, secret: &[u8]) {
     c.goto(&format!("{}/staff/login", app.base_url))
         .await
@@ -66,13 +103,7 @@ async fn listed_in(c: &Client, app: &TestApp, state: &str, reference: &str) -> b
     c.goto(&format!("{}/staff/requests", app.base_url))
         .await
         .unwrap();
-    c.find(Locator::Css(&format!("a[data-state='{state}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    click_through(c, &format!("a[data-state='{state}']")).await;
     c.find_all(Locator::Css(&format!("tr[data-reference='{reference}']")))
         .await
         .unwrap()
@@ -89,16 +120,7 @@ async fn with_code(c: &Client, app: &TestApp, secret: &[u8], form: &str) {
         .send_keys(&code)
         .await
         .unwrap();
-    c.find(Locator::Css(&format!("{form} button[type=submit]")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("#request-state"))
-        .await
-        .unwrap();
+    click_through(c, &format!("{form} button[type=submit]")).await;
     app.clock.advance(totp::STEP);
 }
 
@@ -171,13 +193,7 @@ async fn the_delivery_team_follows_every_step_in_a_real_browser() {
     assert_eq!(shown_state(&c, &app, &id).await, "downloaded");
     assert!(listed_in(&c, &app, "downloaded", &reference).await);
     c.goto(&confirm_link).await.unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    click_through(&c, "form button[type=submit]").await;
     assert_eq!(shown_state(&c, &app, &id).await, "confirmed");
     assert!(listed_in(&c, &app, "confirmed", &reference).await);
     c.goto(&format!("{}/staff/requests/{id}", app.base_url))
@@ -218,13 +234,19 @@ async fn the_delivery_team_follows_every_step_in_a_real_browser() {
             .send_keys("wrong wrong wrong")
             .await
             .unwrap();
+        // The page posts in place (download.js) and shows the answer without navigating.
         c.find(Locator::Css("form button[type=submit]"))
             .await
             .unwrap()
             .click()
             .await
             .unwrap();
-        c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+        browser
+            .wait_js(
+                "document.querySelector('#download-error') || \
+                 document.querySelector('main h1').textContent.includes('locked')",
+            )
+            .await;
     }
     let page = c
         .find(Locator::Css("main h1"))
