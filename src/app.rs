@@ -100,7 +100,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         actix_web::rt::spawn(web::metrics::serve(state.db.clone(), metrics)?);
     }
     let jobs = crate::jobs::start(
-        crate::jobs::JobDeps::from_state(&state),
+        crate::jobs::JobDeps {
+            db: state.db.clone(),
+            config: state.config.clone(),
+            clock: state.clock.clone(),
+            tera: state.tera.clone(),
+        },
         crate::jobs::JobOptions::from_config(&state.config),
     )?;
     let grace = Duration::from_secs(state.config.shutdown_grace_seconds.into());

@@ -108,6 +108,8 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     pub link_expiry_days: u32,
+    /// Days a request may wait for review before it expires and its files are destroyed.
+    pub review_expiry_days: u32,
     pub download_limit: u32,
     pub wrong_password_limit: u32,
     pub serial_attempt_limit: u32,
@@ -147,6 +149,7 @@ impl Default for Config {
             smtp: None,
             trusted_proxies: Vec::new(),
             link_expiry_days: 7,
+            review_expiry_days: 14,
             download_limit: 3,
             wrong_password_limit: 5,
             serial_attempt_limit: 5,
@@ -240,6 +243,9 @@ impl Config {
         if self.link_expiry_days == 0 || self.link_expiry_days > 90 {
             bail!("link_expiry_days must be between 1 and 90");
         }
+        if self.review_expiry_days == 0 || self.review_expiry_days > 90 {
+            bail!("review_expiry_days must be between 1 and 90");
+        }
         if let Some(metrics) = &self.metrics_bind {
             if metrics.parse::<std::net::SocketAddr>().is_err() {
                 bail!("metrics_bind must be an address and port such as 127.0.0.1:9100, not {metrics:?}");
@@ -320,6 +326,7 @@ fn env_kind(key: &str) -> Option<Kind> {
         | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" | "log_format"
         | "metrics_bind" => Kind::Text,
         "link_expiry_days"
+        | "review_expiry_days"
         | "download_limit"
         | "wrong_password_limit"
         | "serial_attempt_limit"

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod formats;
 pub mod import;
 pub mod jobs;
+pub mod lifecycle;
 pub mod mail;
 pub mod ops;
 pub mod pack;

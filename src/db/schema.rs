@@ -18,6 +18,7 @@ diesel::table! {
         saved_pgp_key -> Nullable<Text>,
         saved_pgp_fingerprint -> Nullable<Text>,
         created_at -> BigInt,
+        saved_pgp_email -> Nullable<Text>,
     }
 }
 
@@ -131,6 +132,8 @@ diesel::table! {
         decided_at -> Nullable<BigInt>,
         decided_by -> Nullable<Text>,
         reject_reason -> Nullable<Text>,
+        review_alerted_at -> Nullable<BigInt>,
+        pgp_key -> Nullable<Text>,
     }
 }
 
@@ -165,6 +168,8 @@ diesel::table! {
         last_download_at -> Nullable<BigInt>,
         confirmed_at -> Nullable<BigInt>,
         destroyed_at -> Nullable<BigInt>,
+        email_id -> Nullable<Text>,
+        reuse_alerted_at -> Nullable<BigInt>,
     }
 }
 
@@ -194,6 +199,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         sent_at -> Nullable<BigInt>,
+        alerted_at -> Nullable<BigInt>,
     }
 }
 

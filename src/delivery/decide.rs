@@ -3,15 +3,15 @@
 //! same write transaction.
 
 use super::records::{self, RequestRow};
-use super::{DeliveryError, LinkToken};
+use super::release::release;
+use super::DeliveryError;
 use crate::audit::{self, Entry};
 use crate::config::Config;
-use crate::db::schema::{packages, requests};
+use crate::db::schema::{customers, requests};
 use crate::db::{write_tx, DbConnection};
+use crate::lifecycle::{self, move_package, Event, RequestId, State, Who};
 use crate::mail::{compose, enqueue};
 use crate::storage;
-use crate::web::AppState;
-use actix_web::web;
 use diesel::prelude::*;
 
 /// Longest rejection reason accepted, in characters.
@@ -20,16 +20,16 @@ pub const MAX_REASON_CHARS: usize = 2000;
 /// Who decided a request before this call did, so the losing reviewer sees what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlreadyDecided {
-    pub state: String,
+    pub state: State,
     pub by: Option<String>,
     pub at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApproveOutcome {
-    /// Approved now; the ids of the packages released (one "download ready" email each).
+    /// Approved now; how many packages were released (one "download ready" email each).
     Approved {
-        packages: Vec<String>,
+        packages: usize,
     },
     AlreadyDecided(AlreadyDecided),
 }
@@ -43,11 +43,12 @@ pub enum RejectOutcome {
     AlreadyDecided(AlreadyDecided),
 }
 
-/// Moves `pending_review` to `state`; false when another decision got there first.
+/// Moves the request itself by `event` (approve or reject) from `pending_review`; false when
+/// another decision (or the review expiry) got there first.
 fn decide(
     conn: &mut DbConnection,
-    request_id: &str,
-    state: &str,
+    request_id: &RequestId,
+    event: Event,
     staff_actor: &str,
     reason: Option<&str>,
     now: i64,
@@ -55,10 +56,10 @@ fn decide(
     let changed = diesel::update(
         requests::table
             .filter(requests::id.eq(request_id))
-            .filter(requests::state.eq("pending_review")),
+            .filter(requests::state.eq_any(event.leaves())),
     )
     .set((
-        requests::state.eq(state),
+        requests::state.eq(event.enters()),
         requests::decided_at.eq(now),
         requests::decided_by.eq(staff_actor),
         requests::reject_reason.eq(reason),
@@ -69,9 +70,9 @@ fn decide(
 
 fn already_decided(
     conn: &mut DbConnection,
-    request_id: &str,
+    request_id: &RequestId,
 ) -> Result<AlreadyDecided, DeliveryError> {
-    let request = records::request(conn, request_id)?.ok_or(DeliveryError::NotFound)?;
+    let request = load(conn, request_id)?;
     Ok(AlreadyDecided {
         state: request.state,
         by: request.decided_by,
@@ -79,98 +80,81 @@ fn already_decided(
     })
 }
 
-fn load(conn: &mut DbConnection, request_id: &str) -> Result<RequestRow, DeliveryError> {
+fn load(conn: &mut DbConnection, request_id: &RequestId) -> Result<RequestRow, DeliveryError> {
     records::request(conn, request_id)?.ok_or(DeliveryError::NotFound)
 }
 
-/// Approves a request under review: releases each held package with a fresh download and
-/// confirmation link (stored only as SHA-256), queues one "download ready" email per package
-/// and writes the audit rows, all in one write transaction.
+/// Approves a request under review: releases each held package with fresh links, queues one
+/// "download ready" email per package, saves the customer's PGP key for this requester, and
+/// writes the audit rows, all in one write transaction.
 pub fn approve(
     conn: &mut DbConnection,
     config: &Config,
     tera: &tera::Tera,
-    request_id: &str,
-    staff_actor: &str,
-    client_ip: &str,
+    request_id: &RequestId,
+    who: Who<'_>,
     now: i64,
 ) -> Result<ApproveOutcome, DeliveryError> {
     write_tx(conn, |conn| {
-        if !decide(conn, request_id, "approved", staff_actor, None, now)? {
+        if !decide(conn, request_id, Event::Approve, who.actor, None, now)? {
             return Ok(ApproveOutcome::AlreadyDecided(already_decided(
                 conn, request_id,
             )?));
         }
         let request = load(conn, request_id)?;
-        let expires_at = now + i64::from(config.link_expiry_days) * 86_400;
-        let max_downloads = i32::try_from(config.download_limit).unwrap_or(i32::MAX);
-        let mut released = Vec::new();
-        for package in records::packages_of(conn, request_id)? {
-            if package.state != "held" {
-                continue;
-            }
-            let download = LinkToken::generate("sp_dl_");
-            let confirm = LinkToken::generate("sp_cf_");
-            diesel::update(
-                packages::table
-                    .filter(packages::id.eq(&package.id))
-                    .filter(packages::state.eq("held")),
-            )
-            .set((
-                packages::state.eq("released"),
-                packages::download_hash.eq(download.hash()),
-                packages::confirm_hash.eq(confirm.hash()),
-                packages::released_at.eq(now),
-                packages::expires_at.eq(expires_at),
-                packages::max_downloads.eq(max_downloads),
-                packages::downloads.eq(0),
-                packages::wrong_passwords.eq(0),
-            ))
-            .execute(conn)?;
-            let links = compose::ReleasedLinks {
-                download_token: download.expose(),
-                confirm_token: confirm.expose(),
-                expires_at,
-                max_downloads,
-            };
-            let email = compose::download_ready(tera, config, &request, &package, &links)?;
-            enqueue(conn, &email, now)?;
-            audit::record(
+        let packages = records::packages_of(conn, request_id)?;
+        for package in &packages {
+            release(
                 conn,
-                &Entry {
-                    actor: staff_actor,
-                    action: "package.released",
-                    subject: &format!("package:{}", package.id),
-                    client_ip,
-                    details: &format!(
-                        "request {}; {}; links expire {}; {} downloads allowed",
-                        request.reference,
-                        package.file_name,
-                        crate::clock::format_utc(expires_at),
-                        max_downloads
-                    ),
-                },
+                config,
+                tera,
+                &request,
+                package,
+                Event::Approve,
+                who,
                 now,
             )?;
-            released.push(package.id);
         }
+        save_pgp_key(conn, &request)?;
         audit::record(
             conn,
             &Entry {
-                actor: staff_actor,
+                actor: who.actor,
                 action: "request.approved",
                 subject: &format!("request:{}", request.reference),
-                client_ip,
-                details: &format!("{} package(s) released", released.len()),
+                client_ip: who.client_ip,
+                details: &format!("{} package(s) released", packages.len()),
             },
             now,
         )?;
-        Ok(ApproveOutcome::Approved { packages: released })
+        Ok(ApproveOutcome::Approved {
+            packages: packages.len(),
+        })
     })
 }
 
+/// The request's PGP key becomes the customer's saved key, remembered with the requester's
+/// address: it is offered again only to that address.
+fn save_pgp_key(conn: &mut DbConnection, request: &RequestRow) -> Result<(), DeliveryError> {
+    let key: Option<(Option<String>, Option<String>)> = requests::table
+        .find(&request.id)
+        .select((requests::pgp_key, requests::pgp_fingerprint))
+        .first(conn)
+        .optional()?;
+    if let Some((Some(armored), Some(fingerprint))) = key {
+        diesel::update(customers::table.find(&request.customer_id))
+            .set((
+                customers::saved_pgp_key.eq(armored),
+                customers::saved_pgp_fingerprint.eq(fingerprint),
+                customers::saved_pgp_email.eq(&request.requester_email),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Checks a rejection reason: required, at most [`MAX_REASON_CHARS`] characters.
-fn parse_reason(reason: &str) -> Result<&str, DeliveryError> {
+pub fn parse_reason(reason: &str) -> Result<&str, DeliveryError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(DeliveryError::Invalid(
@@ -193,15 +177,21 @@ pub fn reject(
     conn: &mut DbConnection,
     config: &Config,
     tera: &tera::Tera,
-    request_id: &str,
-    staff_actor: &str,
-    client_ip: &str,
+    request_id: &RequestId,
+    who: Who<'_>,
     reason: &str,
     now: i64,
 ) -> Result<RejectOutcome, DeliveryError> {
     let reason = parse_reason(reason)?;
     write_tx(conn, |conn| {
-        if !decide(conn, request_id, "rejected", staff_actor, Some(reason), now)? {
+        if !decide(
+            conn,
+            request_id,
+            Event::Reject,
+            who.actor,
+            Some(reason),
+            now,
+        )? {
             return Ok(RejectOutcome::AlreadyDecided(already_decided(
                 conn, request_id,
             )?));
@@ -209,14 +199,24 @@ pub fn reject(
         let request = load(conn, request_id)?;
         let mut destroyed = 0;
         for package in records::packages_of(conn, request_id)? {
-            storage::destroy(conn, &package.id, now)?;
-            diesel::update(packages::table.find(&package.id))
-                .set((
-                    packages::state.eq("rejected"),
-                    packages::download_hash.eq(None::<String>),
-                    packages::confirm_hash.eq(None::<String>),
-                ))
-                .execute(conn)?;
+            use crate::db::schema::packages as p;
+            let changed = move_package!(conn, &package.id, Event::Reject,
+                filter: [],
+                set: [
+                    p::download_hash.eq(None::<String>),
+                    p::confirm_hash.eq(None::<String>),
+                ],
+            )?;
+            storage::destroy(conn, package.id.as_str(), now)?;
+            lifecycle::recorded(
+                conn,
+                &package.id,
+                Event::Reject,
+                changed,
+                who,
+                &format!("{}; bytes and data key destroyed", package.file_name),
+                now,
+            )?;
             destroyed += 1;
         }
         let email = compose::rejected(tera, config, &request, reason)?;
@@ -224,10 +224,10 @@ pub fn reject(
         audit::record(
             conn,
             &Entry {
-                actor: staff_actor,
+                actor: who.actor,
                 action: "request.rejected",
                 subject: &format!("request:{}", request.reference),
-                client_ip,
+                client_ip: who.client_ip,
                 details: &format!("{destroyed} package(s) destroyed; reason: {reason}"),
             },
             now,
@@ -236,49 +236,6 @@ pub fn reject(
             packages_destroyed: destroyed,
         })
     })
-}
-
-/// [`approve`] from a handler: runs on the blocking pool with the app's clock.
-pub async fn approve_request(
-    state: &web::Data<AppState>,
-    request_id: &str,
-    staff_actor: &str,
-    client_ip: &str,
-) -> Result<ApproveOutcome, DeliveryError> {
-    let app = state.clone();
-    let (id, actor, ip) = (
-        request_id.to_string(),
-        staff_actor.to_string(),
-        client_ip.to_string(),
-    );
-    let now = state.clock.now();
-    state
-        .db
-        .run(move |conn| approve(conn, &app.config, &app.tera, &id, &actor, &ip, now))
-        .await
-}
-
-/// [`reject`] from a handler: runs on the blocking pool with the app's clock.
-pub async fn reject_request(
-    state: &web::Data<AppState>,
-    request_id: &str,
-    staff_actor: &str,
-    client_ip: &str,
-    reason: &str,
-) -> Result<RejectOutcome, DeliveryError> {
-    parse_reason(reason)?;
-    let app = state.clone();
-    let (id, actor, ip, reason) = (
-        request_id.to_string(),
-        staff_actor.to_string(),
-        client_ip.to_string(),
-        reason.to_string(),
-    );
-    let now = state.clock.now();
-    state
-        .db
-        .run(move |conn| reject(conn, &app.config, &app.tera, &id, &actor, &ip, &reason, now))
-        .await
 }
 
 #[cfg(test)]

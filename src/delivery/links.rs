@@ -3,12 +3,13 @@
 //! conditional UPDATE, so concurrent requests cannot double-spend.
 
 use super::records::{self, PackageRow, RequestRow};
-use super::sweep::finish_destroy;
+use super::sweep::destroy_file;
 use super::{DeliveryError, LinkToken};
 use crate::audit::{self, Entry};
 use crate::config::Config;
 use crate::db::schema::packages;
 use crate::db::{write_tx, DbConnection};
+use crate::lifecycle::{self, move_package, Event, PackageId, State, Who};
 use crate::mail::{compose, enqueue};
 use diesel::prelude::*;
 
@@ -22,7 +23,7 @@ pub enum LinkKind {
 /// Why a link no longer works; each has one page and one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gone {
-    /// Never issued, mistyped or truncated.
+    /// Never issued, mistyped, truncated, or replaced by a newer email.
     Unknown,
     /// Every allowed download has been made.
     Used,
@@ -33,6 +34,8 @@ pub enum Gone {
     Confirmed,
     /// The request was rejected.
     Withdrawn,
+    /// The delivery team cancelled the file.
+    Cancelled,
 }
 
 impl Gone {
@@ -40,7 +43,7 @@ impl Gone {
         match self {
             Gone::Unknown => 404,
             Gone::Locked => 423,
-            Gone::Used | Gone::Expired | Gone::Confirmed | Gone::Withdrawn => 410,
+            Gone::Used | Gone::Expired | Gone::Confirmed | Gone::Withdrawn | Gone::Cancelled => 410,
         }
     }
 }
@@ -55,19 +58,42 @@ pub struct Found {
 /// Whether a package can serve a link of `kind` at `now`; `None` means it can.
 pub fn classify(kind: LinkKind, package: &PackageRow, now: i64) -> Option<Gone> {
     let expired = package.expires_at.is_none_or(|at| at <= now);
-    match package.state.as_str() {
-        "released" if expired => Some(Gone::Expired),
-        "released" if kind == LinkKind::Download && package.downloads >= package.max_downloads => {
+    let live = match kind {
+        LinkKind::Download => Event::Download.allowed_from(package.state),
+        LinkKind::Confirm => Event::Confirm.allowed_from(package.state),
+    };
+    match package.state {
+        _ if live && expired => Some(Gone::Expired),
+        _ if live && kind == LinkKind::Download && package.downloads >= package.max_downloads => {
             Some(Gone::Used)
         }
-        "released" => None,
-        "locked" if kind == LinkKind::Confirm && !expired => None,
-        "locked" => Some(Gone::Locked),
-        "confirmed" => Some(Gone::Confirmed),
-        "destroy_pending" if package.confirmed_at.is_some() => Some(Gone::Confirmed),
-        "destroy_pending" | "expired" => Some(Gone::Expired),
-        "rejected" => Some(Gone::Withdrawn),
+        _ if live => None,
+        State::Locked => Some(Gone::Locked),
+        State::Confirmed => Some(Gone::Confirmed),
+        State::Expired => Some(Gone::Expired),
+        State::Rejected => Some(Gone::Withdrawn),
+        State::Cancelled => Some(Gone::Cancelled),
         _ => Some(Gone::Unknown),
+    }
+}
+
+fn by_token(
+    conn: &mut DbConnection,
+    kind: LinkKind,
+    token: &LinkToken,
+) -> QueryResult<Option<PackageRow>> {
+    let hash = token.hash();
+    match kind {
+        LinkKind::Download => packages::table
+            .filter(packages::download_hash.eq(hash))
+            .select(PackageRow::as_select())
+            .first(conn)
+            .optional(),
+        LinkKind::Confirm => packages::table
+            .filter(packages::confirm_hash.eq(hash))
+            .select(PackageRow::as_select())
+            .first(conn)
+            .optional(),
     }
 }
 
@@ -78,20 +104,7 @@ pub fn lookup(
     token: &LinkToken,
     now: i64,
 ) -> Result<Result<Found, Gone>, DeliveryError> {
-    let hash = token.hash();
-    let package = match kind {
-        LinkKind::Download => packages::table
-            .filter(packages::download_hash.eq(hash))
-            .select(PackageRow::as_select())
-            .first(conn)
-            .optional()?,
-        LinkKind::Confirm => packages::table
-            .filter(packages::confirm_hash.eq(hash))
-            .select(PackageRow::as_select())
-            .first(conn)
-            .optional()?,
-    };
-    let Some(package) = package else {
+    let Some(package) = by_token(conn, kind, token)? else {
         return Ok(Err(Gone::Unknown));
     };
     if let Some(gone) = classify(kind, &package, now) {
@@ -101,18 +114,96 @@ pub fn lookup(
     Ok(Ok(Found { request, package }))
 }
 
+/// How often a reused link of one package alerts the delivery team, at most.
+pub const REUSE_ALERT_EVERY_SECS: i64 = 3600;
+
+/// A used-up, expired or confirmed link was opened again: audited, and the
+/// delivery team alerted at most once per package per [`REUSE_ALERT_EVERY_SECS`] (one
+/// conditional UPDATE on the package's marker decides). True when this call alerted.
+#[allow(clippy::too_many_arguments)]
+pub fn note_reuse(
+    conn: &mut DbConnection,
+    config: &Config,
+    tera: &tera::Tera,
+    kind: LinkKind,
+    token: &LinkToken,
+    gone: Gone,
+    client_ip: &str,
+    now: i64,
+) -> Result<bool, DeliveryError> {
+    // Locks alert on their own; unknown tokens name no package.
+    if !matches!(gone, Gone::Used | Gone::Expired | Gone::Confirmed) {
+        return Ok(false);
+    }
+    write_tx(conn, |conn| {
+        let Some(package) = by_token(conn, kind, token)? else {
+            return Ok(false);
+        };
+        let alert = diesel::update(
+            packages::table.find(&package.id).filter(
+                packages::reuse_alerted_at
+                    .is_null()
+                    .or(packages::reuse_alerted_at.le(now - REUSE_ALERT_EVERY_SECS)),
+            ),
+        )
+        .set(packages::reuse_alerted_at.eq(now))
+        .execute(conn)?
+            == 1;
+        let request =
+            records::request(conn, &package.request_id)?.ok_or(DeliveryError::NotFound)?;
+        if alert {
+            let email =
+                compose::link_reused(tera, config, &request, &package, gone_words(gone), now)?;
+            enqueue(conn, &email, now)?;
+        }
+        audit::record(
+            conn,
+            &Entry {
+                actor: "customer",
+                action: "package.link_reused",
+                subject: &format!("package:{}", package.id),
+                client_ip,
+                details: &format!(
+                    "request {}; {} link opened after it {}{}",
+                    request.reference,
+                    match kind {
+                        LinkKind::Download => "download",
+                        LinkKind::Confirm => "confirmation",
+                    },
+                    gone_words(gone),
+                    if alert { "; delivery team alerted" } else { "" }
+                ),
+            },
+            now,
+        )?;
+        Ok(alert)
+    })
+}
+
+fn gone_words(gone: Gone) -> &'static str {
+    match gone {
+        Gone::Unknown => "was replaced",
+        Gone::Used => "was used up",
+        Gone::Expired => "expired",
+        Gone::Locked => "was locked",
+        Gone::Confirmed => "was confirmed",
+        Gone::Withdrawn => "was rejected",
+        Gone::Cancelled => "was cancelled",
+    }
+}
+
 /// Reserves one password attempt, counted as wrong until [`consume_download`] refunds it, so
 /// concurrent guesses can never exceed the limit. False when no attempt is left.
 pub fn reserve_attempt(
     conn: &mut DbConnection,
-    package_id: &str,
+    package_id: &PackageId,
     limit: u32,
 ) -> Result<bool, DeliveryError> {
     let limit = i32::try_from(limit).unwrap_or(i32::MAX);
     let changed = diesel::update(
         packages::table
             .filter(packages::id.eq(package_id))
-            .filter(packages::state.eq("released"))
+            .filter(packages::state.eq_any(Event::Download.leaves()))
             .filter(packages::wrong_passwords.lt(limit)),
     )
     .set(packages::wrong_passwords.eq(packages::wrong_passwords + 1))
@@ -120,11 +211,12 @@ pub fn reserve_attempt(
     Ok(changed == 1)
 }
 
-/// Consumes one download (refunding a reserved password attempt first when `refund`); false
-/// when the link is used up, expired or no longer released.
+/// Consumes one download (refunding a reserved password attempt first when `refund`) and moves
+/// the package to `downloaded`, in one conditional UPDATE; false when the link is used up,
+/// expired or no longer downloadable.
 pub fn consume_download(
     conn: &mut DbConnection,
-    package_id: &str,
+    package_id: &PackageId,
     refund: bool,
     client_ip: &str,
     now: i64,
@@ -139,36 +231,31 @@ pub fn consume_download(
             .set(packages::wrong_passwords.eq(packages::wrong_passwords - 1))
             .execute(conn)?;
         }
-        let changed = diesel::update(
-            packages::table
-                .filter(packages::id.eq(package_id))
-                .filter(packages::state.eq("released"))
-                .filter(packages::downloads.lt(packages::max_downloads))
-                .filter(packages::expires_at.gt(now)),
-        )
-        .set((
-            packages::downloads.eq(packages::downloads + 1),
-            packages::last_download_at.eq(now),
-        ))
-        .execute(conn)?;
-        if changed == 1 {
-            let downloads: i32 = packages::table
-                .find(package_id)
-                .select(packages::downloads)
-                .first(conn)?;
-            audit::record(
-                conn,
-                &Entry {
-                    actor: "customer",
-                    action: "package.downloaded",
-                    subject: &format!("package:{package_id}"),
-                    client_ip,
-                    details: &format!("download {downloads}"),
-                },
-                now,
-            )?;
+        use crate::db::schema::packages as p;
+        let changed = move_package!(conn, package_id, Event::Download,
+            filter: [p::downloads.lt(p::max_downloads), p::expires_at.gt(now)],
+            set: [p::downloads.eq(p::downloads + 1), p::last_download_at.eq(now)],
+        )?;
+        if changed == 0 {
+            return Ok(false);
         }
-        Ok(changed == 1)
+        let (downloads, max): (i32, i32) = packages::table
+            .find(package_id)
+            .select((packages::downloads, packages::max_downloads))
+            .first(conn)?;
+        lifecycle::recorded(
+            conn,
+            package_id,
+            Event::Download,
+            changed,
+            Who {
+                actor: "customer",
+                client_ip,
+            },
+            &format!("download {downloads} of {max}"),
+            now,
+        )?;
+        Ok(true)
     })
 }
 
@@ -223,7 +310,7 @@ pub fn wrong_password(
     conn: &mut DbConnection,
     config: &Config,
     tera: &tera::Tera,
-    package_id: &str,
+    package_id: &PackageId,
     client_ip: &str,
     now: i64,
 ) -> Result<WrongPassword, DeliveryError> {
@@ -248,33 +335,31 @@ pub fn wrong_password(
                 locked: false,
             });
         }
-        let locked = diesel::update(
-            packages::table
-                .filter(packages::id.eq(package_id))
-                .filter(packages::state.eq("released"))
-                .filter(packages::wrong_passwords.ge(limit)),
-        )
-        .set(packages::state.eq("locked"))
-        .execute(conn)?
-            == 1;
+        use crate::db::schema::packages as p;
+        let changed = move_package!(conn, package_id, Event::Lock,
+            filter: [p::wrong_passwords.ge(limit)],
+            set: [],
+        )?;
+        let locked = changed == 1;
         if locked {
             let request =
                 records::request(conn, &package.request_id)?.ok_or(DeliveryError::NotFound)?;
             for email in compose::locked(tera, config, &request, &package, now)? {
                 enqueue(conn, &email, now)?;
             }
-            audit::record(
+            lifecycle::recorded(
                 conn,
-                &Entry {
+                package_id,
+                Event::Lock,
+                changed,
+                Who {
                     actor: "system",
-                    action: "package.locked",
-                    subject: &format!("package:{package_id}"),
                     client_ip,
-                    details: &format!(
-                        "request {}; {limit} wrong passwords; customer and delivery team emailed",
-                        request.reference
-                    ),
                 },
+                &format!(
+                    "request {}; {limit} wrong passwords; customer and delivery team emailed",
+                    request.reference
+                ),
                 now,
             )?;
         }
@@ -290,15 +375,15 @@ pub fn wrong_password(
 pub enum ConfirmOutcome {
     /// The package is destroyed and both links are dead.
     Confirmed,
-    /// The links are dead but deleting the bytes failed: the sweeper retries
-    /// (`destroy_pending`).
+    /// The links are dead but deleting the bytes failed: the sweeper retries.
     Pending,
     Gone(Gone),
 }
 
-/// Confirms receipt: one conditional UPDATE kills both links, then the package's bytes and
-/// data key are destroyed and a "confirmed" email is queued, in one transaction. When that
-/// fails, the package is left `destroy_pending` for the sweeper instead.
+/// Confirms receipt: one conditional UPDATE moves the package to `confirmed` and kills both
+/// links, then its bytes and data key are destroyed and a "confirmed" email is queued, in one
+/// transaction. When destroying fails, the package is still confirmed (links dead) and the
+/// sweeper destroys the file later.
 pub fn confirm(
     conn: &mut DbConnection,
     config: &Config,
@@ -312,57 +397,63 @@ pub fn confirm(
         Err(gone) => return Ok(ConfirmOutcome::Gone(gone)),
     };
     let id = found.package.id.clone();
-    let attempt = write_tx(conn, |conn| {
-        if !mark_confirmed(conn, &id, "confirmed", now)? {
-            return Ok(None);
+    let who = Who {
+        actor: "customer",
+        client_ip,
+    };
+    let confirmed = write_tx(conn, |conn| {
+        if !mark_confirmed(conn, &id, who, now)? {
+            return Ok(false);
         }
-        finish_destroy(conn, config, tera, &id, "confirmed", client_ip, now)?;
-        Ok::<_, DeliveryError>(Some(ConfirmOutcome::Confirmed))
-    });
-    match attempt {
-        Ok(Some(outcome)) => Ok(outcome),
-        Ok(None) => Ok(ConfirmOutcome::Gone(
+        let request = &found.request;
+        enqueue(
+            conn,
+            &compose::confirmed(tera, config, request, &found.package, now)?,
+            now,
+        )?;
+        Ok::<_, DeliveryError>(true)
+    })?;
+    if !confirmed {
+        return Ok(ConfirmOutcome::Gone(
             lookup(conn, LinkKind::Confirm, token, now)?
                 .err()
                 .unwrap_or(Gone::Confirmed),
-        )),
+        ));
+    }
+    match write_tx(conn, |conn| {
+        destroy_file(conn, &id, "customer", client_ip, now)
+    }) {
+        Ok(()) => Ok(ConfirmOutcome::Confirmed),
         Err(e) => {
             tracing::warn!(package = %id, error = %e, "destroying a confirmed package failed; the sweeper will retry");
-            write_tx(conn, |conn| {
-                if !mark_confirmed(conn, &id, "destroy_pending", now)? {
-                    return Ok(ConfirmOutcome::Gone(Gone::Confirmed));
-                }
-                audit::record(
-                    conn,
-                    &Entry {
-                        actor: "customer",
-                        action: "package.destroy_pending",
-                        subject: &format!("package:{id}"),
-                        client_ip,
-                        details: "receipt confirmed; deletion failed and will be retried",
-                    },
-                    now,
-                )?;
-                Ok(ConfirmOutcome::Pending)
-            })
+            Ok(ConfirmOutcome::Pending)
         }
     }
 }
 
-/// The conditional UPDATE that ends both links of a live package.
+/// The conditional UPDATE that confirms a live package and ends both links.
 fn mark_confirmed(
     conn: &mut DbConnection,
-    package_id: &str,
-    state: &str,
+    package_id: &PackageId,
+    who: Who<'_>,
     now: i64,
 ) -> Result<bool, DeliveryError> {
-    let changed = diesel::update(
-        packages::table
-            .filter(packages::id.eq(package_id))
-            .filter(packages::state.eq_any(["released", "locked"]))
-            .filter(packages::expires_at.gt(now)),
-    )
-    .set((packages::state.eq(state), packages::confirmed_at.eq(now)))
-    .execute(conn)?;
-    Ok(changed == 1)
+    use crate::db::schema::packages as p;
+    let changed = move_package!(conn, package_id, Event::Confirm,
+        filter: [p::expires_at.gt(now)],
+        set: [p::confirmed_at.eq(now)],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    lifecycle::recorded(
+        conn,
+        package_id,
+        Event::Confirm,
+        changed,
+        who,
+        "receipt confirmed; links ended",
+        now,
+    )?;
+    Ok(true)
 }

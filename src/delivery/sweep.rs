@@ -1,13 +1,12 @@
-//! Expiry sweeper and package destruction: packages past their expiry are destroyed and marked
-//! `expired`; deletions that failed earlier (`destroy_pending`) are retried until they succeed.
+//! Expiry sweeper and file destruction: packages past their expiry (including requests nobody
+//! reviewed in time) move to `expired`; every package in a state that destroys its file has its
+//! bytes and data key destroyed, retried each pass until it succeeds.
 
-use super::records;
 use super::DeliveryError;
 use crate::audit::{self, Entry};
-use crate::config::Config;
 use crate::db::schema::packages;
 use crate::db::{write_tx, DbConnection};
-use crate::mail::{compose, enqueue};
+use crate::lifecycle::{self, move_package, Event, PackageId, State, Who};
 use crate::storage;
 use diesel::prelude::*;
 
@@ -15,85 +14,64 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub expired: usize,
-    pub retried: usize,
+    pub destroyed: usize,
     pub failed: usize,
 }
 
-/// Destroys a package's bytes and data key, sets its final `state`, writes the audit row and,
-/// for `confirmed`, queues the "confirmed" email. Runs inside the caller's transaction.
-pub fn finish_destroy(
+/// Destroys a package's bytes and data key and audits it. Runs inside the caller's transaction.
+pub fn destroy_file(
     conn: &mut DbConnection,
-    config: &Config,
-    tera: &tera::Tera,
-    package_id: &str,
-    state: &str,
+    package_id: &PackageId,
+    actor: &str,
     client_ip: &str,
     now: i64,
 ) -> Result<(), DeliveryError> {
-    storage::destroy(conn, package_id, now)?;
-    diesel::update(packages::table.find(package_id))
-        .set(packages::state.eq(state))
-        .execute(conn)?;
-    let package = records::package(conn, package_id)?.ok_or(DeliveryError::NotFound)?;
-    let request = records::request(conn, &package.request_id)?.ok_or(DeliveryError::NotFound)?;
-    if state == "confirmed" {
-        let at = package.confirmed_at.unwrap_or(now);
-        enqueue(
-            conn,
-            &compose::confirmed(tera, config, &request, &package, at)?,
-            now,
-        )?;
-    }
-    let actor = if state == "confirmed" {
-        "customer"
-    } else {
-        "system"
-    };
+    storage::destroy(conn, package_id.as_str(), now)?;
     audit::record(
         conn,
         &Entry {
             actor,
-            action: &format!("package.{state}"),
+            action: "package.destroyed",
             subject: &format!("package:{package_id}"),
             client_ip,
-            details: &format!(
-                "request {}; {}; bytes and data key destroyed",
-                request.reference, package.file_name
-            ),
+            details: "bytes and data key destroyed",
         },
         now,
     )?;
     Ok(())
 }
 
-/// One pass: expire what is due, retry pending deletions. Each package has its own
-/// transaction, so one failure does not block the rest (it is retried next pass).
-pub fn sweep(
-    conn: &mut DbConnection,
-    config: &Config,
-    tera: &tera::Tera,
-    now: i64,
-) -> Result<SweepReport, DeliveryError> {
+/// One pass: expire what is due, then destroy every file whose state says it must go. Each
+/// package has its own transaction, so one failure does not block the rest (it is retried next
+/// pass).
+pub fn sweep(conn: &mut DbConnection, now: i64) -> Result<SweepReport, DeliveryError> {
     let mut report = SweepReport::default();
-    let due: Vec<String> = packages::table
-        .filter(packages::state.eq_any(["held", "released", "locked"]))
+    let due: Vec<PackageId> = packages::table
+        .filter(packages::state.eq_any(Event::Expire.leaves()))
         .filter(packages::expires_at.le(now))
         .select(packages::id)
+        .limit(500)
         .load(conn)?;
     for id in due {
         let result = write_tx(conn, |conn| {
-            let changed = diesel::update(
-                packages::table
-                    .filter(packages::id.eq(&id))
-                    .filter(packages::state.eq_any(["held", "released", "locked"]))
-                    .filter(packages::expires_at.le(now)),
-            )
-            .set(packages::state.eq("expired"))
-            .execute(conn)?;
-            if changed == 1 {
-                finish_destroy(conn, config, tera, &id, "expired", "-", now)?;
+            use crate::db::schema::packages as p;
+            let changed = move_package!(conn, &id, Event::Expire,
+                filter: [p::expires_at.le(now)],
+                set: [],
+            )?;
+            if changed == 0 {
+                return Ok(false);
             }
-            Ok::<_, DeliveryError>(changed == 1)
+            lifecycle::recorded(
+                conn,
+                &id,
+                Event::Expire,
+                changed,
+                Who::SYSTEM,
+                "expiry reached",
+                now,
+            )?;
+            Ok::<_, DeliveryError>(true)
         });
         match result {
             Ok(true) => report.expired += 1,
@@ -104,36 +82,21 @@ pub fn sweep(
             }
         }
     }
-    let pending: Vec<(String, Option<i64>, String)> = packages::table
-        .filter(packages::state.eq("destroy_pending"))
-        .select((packages::id, packages::confirmed_at, packages::request_id))
+    let doomed: Vec<State> = State::ALL
+        .into_iter()
+        .filter(|s| s.destroys_file())
+        .collect();
+    let pending: Vec<PackageId> = packages::table
+        .filter(packages::state.eq_any(doomed))
+        .filter(packages::destroyed_at.is_null())
+        .select(packages::id)
+        .limit(500)
         .load(conn)?;
-    for (id, confirmed_at, request_id) in pending {
-        let result = write_tx(conn, |conn| {
-            let rejected =
-                records::request(conn, &request_id)?.is_some_and(|r| r.state == "rejected");
-            let target = match (confirmed_at, rejected) {
-                (Some(_), _) => "confirmed",
-                (None, true) => "rejected",
-                (None, false) => "expired",
-            };
-            let claimed = diesel::update(
-                packages::table
-                    .filter(packages::id.eq(&id))
-                    .filter(packages::state.eq("destroy_pending")),
-            )
-            .set(packages::state.eq(target))
-            .execute(conn)?;
-            if claimed == 1 {
-                finish_destroy(conn, config, tera, &id, target, "-", now)?;
-            }
-            Ok::<_, DeliveryError>(claimed == 1)
-        });
-        match result {
-            Ok(true) => report.retried += 1,
-            Ok(false) => {}
+    for id in pending {
+        match write_tx(conn, |conn| destroy_file(conn, &id, "system", "-", now)) {
+            Ok(()) => report.destroyed += 1,
             Err(e) => {
-                tracing::warn!(package = %id, error = %e, "retrying a package deletion failed");
+                tracing::warn!(package = %id, error = %e, "destroying a package failed; will retry");
                 report.failed += 1;
             }
         }

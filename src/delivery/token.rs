@@ -1,6 +1,6 @@
 //! One-time link tokens: shown once in an email, stored only as their SHA-256.
 
-use crate::web::csrf;
+use crate::vault::{random_token, token_hash};
 
 /// A plain link token. `Debug` is redacted so it cannot reach a log line by accident.
 pub struct LinkToken(String);
@@ -8,7 +8,7 @@ pub struct LinkToken(String);
 impl LinkToken {
     /// 256 bits from the OS CSPRNG with a recognisable prefix (`sp_dl_`, `sp_cf_`).
     pub fn generate(prefix: &str) -> LinkToken {
-        LinkToken(csrf::random_token(prefix))
+        LinkToken(random_token(prefix))
     }
 
     /// Wraps a token taken from a URL.
@@ -18,7 +18,7 @@ impl LinkToken {
 
     /// What the database stores and looks up.
     pub fn hash(&self) -> String {
-        csrf::token_hash(&self.0)
+        token_hash(&self.0)
     }
 
     /// The plain value, for the one email that carries it.

@@ -1,12 +1,12 @@
-//! Background jobs inside `seedport serve`: the outbox sender and the expiry sweeper, each a
+//! Background jobs inside `seedport serve`: the outbox sender, the mail follower (states and
+//! alerts that follow the outbox) and the sweeper (expiry, destruction, retention), each a
 //! tokio task that does its database work on the blocking pool.
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::delivery::{sweep, DeliveryError};
+use crate::delivery::{notify, retention, sweep, DeliveryError};
 use crate::mail::sender::{self, Mailer, SenderOptions};
-use crate::web::AppState;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -19,22 +19,13 @@ pub struct JobDeps {
     pub tera: tera::Tera,
 }
 
-impl JobDeps {
-    pub fn from_state(state: &AppState) -> JobDeps {
-        JobDeps {
-            db: state.db.clone(),
-            config: state.config.clone(),
-            clock: state.clock.clone(),
-            tera: state.tera.clone(),
-        }
-    }
-}
-
 /// How often each job runs.
 #[derive(Debug, Clone)]
 pub struct JobOptions {
     pub sender: SenderOptions,
     pub sweep_every: Duration,
+    /// How often the mail follower looks at the outbox.
+    pub follow_every: Duration,
 }
 
 impl Default for JobOptions {
@@ -42,6 +33,7 @@ impl Default for JobOptions {
         JobOptions {
             sender: SenderOptions::default(),
             sweep_every: Duration::from_secs(60),
+            follow_every: Duration::from_secs(2),
         }
     }
 }
@@ -59,6 +51,7 @@ impl JobOptions {
 /// The running jobs; dropping this aborts them, [`Jobs::stop`] stops them cleanly.
 pub struct Jobs {
     sender: Option<JoinHandle<()>>,
+    follower: Option<JoinHandle<()>>,
     sweeper: Option<JoinHandle<()>>,
     stop: tokio::sync::watch::Sender<bool>,
     owner: String,
@@ -67,7 +60,10 @@ pub struct Jobs {
 
 impl Drop for Jobs {
     fn drop(&mut self) {
-        for handle in [&self.sender, &self.sweeper].into_iter().flatten() {
+        for handle in [&self.sender, &self.follower, &self.sweeper]
+            .into_iter()
+            .flatten()
+        {
             handle.abort();
         }
     }
@@ -83,8 +79,11 @@ impl Jobs {
     /// send is abandoned) and gives back its claim, so another instance sends it at once.
     pub async fn stop(mut self, grace: Duration) {
         let _ = self.stop.send(true);
-        if let Some(sweeper) = self.sweeper.take() {
-            sweeper.abort();
+        for task in [self.sweeper.take(), self.follower.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
         }
         if let Some(mut sender) = self.sender.take() {
             if tokio::time::timeout(grace, &mut sender).await.is_err() {
@@ -107,7 +106,7 @@ impl Jobs {
     }
 }
 
-/// Starts the sender and the sweeper on the current tokio runtime.
+/// Starts the sender, the mail follower and the sweeper on the current tokio runtime.
 pub fn start(deps: JobDeps, options: JobOptions) -> anyhow::Result<Jobs> {
     let mailer = Mailer::from_config(&deps.config)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -115,9 +114,11 @@ pub fn start(deps: JobDeps, options: JobOptions) -> anyhow::Result<Jobs> {
     let owner = worker.owner.clone();
     let db = deps.db.clone();
     let sender = tokio::spawn(run_sender(deps.clone(), mailer, options.sender, worker));
+    let follower = tokio::spawn(run_follower(deps.clone(), options.follow_every));
     let sweeper = tokio::spawn(run_sweeper(deps, options.sweep_every));
     Ok(Jobs {
         sender: Some(sender),
+        follower: Some(follower),
         sweeper: Some(sweeper),
         stop,
         owner,
@@ -168,19 +169,44 @@ pub async fn run_sweeper(deps: JobDeps, every: Duration) {
     }
 }
 
-/// One sweep with the deps' clock.
-pub async fn sweep_once(deps: &JobDeps) -> Result<sweep::SweepReport, DeliveryError> {
+/// Runs the mail follower every `every`.
+pub async fn run_follower(deps: JobDeps, every: Duration) {
+    loop {
+        if let Err(e) = follow_once(&deps).await {
+            tracing::error!(error = %e, "the mail follower failed; retrying next pass");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// One pass of the mail follower with the deps' clock.
+pub async fn follow_once(deps: &JobDeps) -> Result<notify::NotifyReport, DeliveryError> {
     let (config, tera, now) = (deps.config.clone(), deps.tera.clone(), deps.clock.now());
-    let report = deps
+    deps.db
+        .run(move |conn| notify::follow_mail(conn, &config, &tera, now))
+        .await
+}
+
+/// One sweep with the deps' clock: expiry and destruction, then retention.
+pub async fn sweep_once(deps: &JobDeps) -> Result<sweep::SweepReport, DeliveryError> {
+    let now = deps.clock.now();
+    let (report, kept) = deps
         .db
-        .run(move |conn| sweep::sweep(conn, &config, &tera, now))
+        .run(move |conn| {
+            let report = sweep::sweep(conn, now)?;
+            let kept = retention::purge(conn, now)?;
+            Ok::<_, DeliveryError>((report, kept))
+        })
         .await?;
-    if report != sweep::SweepReport::default() {
+    if report != sweep::SweepReport::default() || kept != retention::RetentionReport::default() {
         tracing::info!(
             expired = report.expired,
-            retried = report.retried,
+            destroyed = report.destroyed,
             failed = report.failed,
-            "expiry sweep"
+            drafts = kept.drafts,
+            bodies = kept.bodies,
+            rate_limits = kept.rate_limits,
+            "sweep"
         );
     }
     Ok(report)

@@ -1,9 +1,10 @@
 //! Email messages built from the tera templates under `templates/email/` (a `.txt` and an
-//! `.html` part each), ready for the outbox.
+//! `.html` part each), ready for the outbox: every email seedport sends is composed here.
 
 use super::OutgoingEmail;
 use crate::clock::format_utc;
 use crate::config::Config;
+use crate::delivery::format_words;
 use crate::delivery::{PackageRow, RequestRow};
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ pub struct ReleasedLinks<'a> {
     pub confirm_token: &'a str,
     pub expires_at: i64,
     pub max_downloads: i32,
+    pub downloads_left: i32,
 }
 
 #[derive(Serialize)]
@@ -48,9 +50,27 @@ fn context(config: &Config, request: &RequestRow) -> tera::Context {
         },
     );
     ctx.insert("format_id", &request.format_id);
-    ctx.insert("format_summary", &request.format_summary);
+    let words = format_words::describe(&request.format_id, &request.format_summary);
+    ctx.insert("format_name", &words.name);
+    ctx.insert("format_options", &words.options);
+    ctx.insert("how_to_import", &words.how_to_import);
     ctx.insert("protection", &request.protection);
+    ctx.insert(
+        "request_url",
+        &format!("{}/staff/requests/{}", base_url(config), request.id),
+    );
     ctx
+}
+
+/// The subject's tail naming a package's shipment(s) when files are per shipment.
+fn shipments_part(request: &RequestRow, package: &PackageRow) -> String {
+    if request.bundling == "per_shipment" {
+        let n = package.shipment_numbers.split(", ").count();
+        let word = if n == 1 { "shipment" } else { "shipments" };
+        format!(" for {word} {}", package.shipment_numbers)
+    } else {
+        String::new()
+    }
 }
 
 fn insert_package(ctx: &mut tera::Context, package: &PackageRow) {
@@ -82,7 +102,7 @@ fn build(
         text: tera.render(&format!("email/{template}.txt"), ctx)?,
         html: tera.render(&format!("email/{template}.html"), ctx)?,
         carries_links,
-        request_id: Some(request.id.clone()),
+        request_id: Some(request.id.to_string()),
     })
 }
 
@@ -104,10 +124,12 @@ pub fn download_ready(
     ctx.insert("confirm_url", &format!("{base}/c/{}", links.confirm_token));
     ctx.insert("expires", &format_utc(links.expires_at));
     ctx.insert("max_downloads", &links.max_downloads);
+    ctx.insert("downloads_left", &links.downloads_left);
     ctx.insert("entra", &request.format_id.starts_with("entra-"));
     ctx.insert("password", &(request.password_hash.is_some()));
     let subject = format!(
-        "Your token seed file is ready to download ({})",
+        "Your token seed file{} is ready to download ({})",
+        shipments_part(request, package),
         request.reference
     );
     build(
@@ -157,7 +179,8 @@ pub fn confirmed(
     insert_package(&mut ctx, package);
     ctx.insert("at", &format_utc(at));
     let subject = format!(
-        "Receipt confirmed, your seed file has been deleted ({})",
+        "Receipt confirmed, your seed file{} has been deleted ({})",
+        shipments_part(request, package),
         request.reference
     );
     build(
@@ -206,6 +229,185 @@ pub fn locked(
         false,
     )?;
     Ok([customer, alert])
+}
+
+/// "A request is waiting for review", to the delivery team, linking to it.
+pub fn review_waiting(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    customer: &str,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    ctx.insert("customer", customer);
+    ctx.insert("requester_email", &request.requester_email);
+    ctx.insert("created", &format_utc(request.created_at));
+    build(
+        tera,
+        "review_waiting_alert",
+        &ctx,
+        &config.alert_email,
+        format!(
+            "Review needed: seed file request {} from {customer}",
+            request.reference
+        ),
+        request,
+        false,
+    )
+}
+
+/// What the delivery team is told about an email given up after the retry cap.
+pub struct FailedMail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub attempts: i32,
+    pub last_error: &'a str,
+}
+
+/// "An email could not be delivered", to the delivery team, linking to the request.
+pub fn email_failed(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    failed: &FailedMail<'_>,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    ctx.insert("to", failed.to);
+    ctx.insert("subject", failed.subject);
+    ctx.insert("attempts", &failed.attempts);
+    ctx.insert("last_error", failed.last_error);
+    build(
+        tera,
+        "email_failed_alert",
+        &ctx,
+        &config.alert_email,
+        format!(
+            "ALERT: an email could not be delivered ({})",
+            request.reference
+        ),
+        request,
+        false,
+    )
+}
+
+/// "A dead link was opened again", to the delivery team (at most hourly per package).
+pub fn link_reused(
+    tera: &tera::Tera,
+    config: &Config,
+    request: &RequestRow,
+    package: &PackageRow,
+    what: &str,
+    at: i64,
+) -> Result<OutgoingEmail, tera::Error> {
+    let mut ctx = context(config, request);
+    insert_package(&mut ctx, package);
+    ctx.insert("what", what);
+    ctx.insert("at", &format_utc(at));
+    build(
+        tera,
+        "link_reused_alert",
+        &ctx,
+        &config.alert_email,
+        format!(
+            "ALERT: a seed file link was used again after it {what} ({})",
+            request.reference
+        ),
+        request,
+        false,
+    )
+}
+
+/// "We received your request": the customer's summary of what they asked for.
+pub fn request_received(
+    tera: &tera::Tera,
+    config: &Config,
+    draft: &crate::request::Draft,
+    reference: &str,
+    po: &str,
+    invoice: &str,
+) -> Result<OutgoingEmail, tera::Error> {
+    let c = &draft.choices;
+    let mut ctx = tera::Context::new();
+    ctx.insert("reference", reference);
+    ctx.insert("po", po);
+    ctx.insert("invoice", invoice);
+    ctx.insert("shipments", &c.shipments);
+    ctx.insert("bundling", c.bundling.map(|b| b.as_str()).unwrap_or("one"));
+    ctx.insert("protection", c.protection.map(|p| p.as_str()).unwrap_or(""));
+    ctx.insert("pgp", &c.pgp);
+    ctx.insert("format_name", &c.format.map(|f| f.format().name));
+    ctx.insert(
+        "brand",
+        &serde_json::json!({
+            "vendor_name": config.vendor_name,
+            "delivery_email": config.delivery_email,
+        }),
+    );
+    Ok(OutgoingEmail {
+        kind: "request_received".into(),
+        to: draft.requester_email.clone(),
+        subject: format!("We received your seed file request {reference}"),
+        text: tera.render("email/request_received.txt", &ctx)?,
+        html: tera.render("email/request_received.html", &ctx)?,
+        carries_links: false,
+        request_id: None,
+    })
+}
+
+/// What the delivery team is told when a shipment is locked after wrong serial numbers.
+pub struct ShipmentLocked<'a> {
+    pub to: &'a str,
+    pub number: &'a str,
+    pub po: &'a str,
+    pub attempts: i32,
+    pub email: &'a str,
+    pub client_ip: &'a str,
+}
+
+/// "Shipment locked for self-service", to the delivery team.
+pub fn shipment_locked(l: &ShipmentLocked<'_>) -> OutgoingEmail {
+    let (number, po, attempts) = (l.number, l.po, l.attempts);
+    let text = format!(
+        "Shipment {number} (PO {po}) has been locked for self-service after {attempts} wrong \
+         serial numbers.\n\nLast attempt by: {}\nClient IP: {}\n\nIf the customer contacts you, \
+         check who they are, then unlock the shipment or deliver the seed file yourself.\n",
+        l.email, l.client_ip
+    );
+    let html = format!(
+        "<p>Shipment <strong>{}</strong> (PO {}) has been locked for self-service after {attempts} \
+         wrong serial numbers.</p><p>Last attempt by: {}<br>Client IP: {}</p>\
+         <p>If the customer contacts you, check who they are, then unlock the shipment or \
+         deliver the seed file yourself.</p>",
+        escape(number),
+        escape(po),
+        escape(l.email),
+        escape(l.client_ip),
+    );
+    OutgoingEmail {
+        kind: "shipment_locked".into(),
+        to: l.to.to_string(),
+        subject: format!("Shipment {number} locked after {attempts} wrong serials"),
+        text,
+        html,
+        carries_links: false,
+        request_id: None,
+    }
+}
+
+/// HTML-escapes text placed in a hand-built HTML part.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `1.2 MB (1,234,567 bytes)`-style sizes for people.

@@ -211,7 +211,7 @@ pub fn create(
     new: &NewDraft<'_>,
     now: i64,
 ) -> Result<String, diesel::result::Error> {
-    let id = crate::web::csrf::random_token("");
+    let id = crate::vault::random_token("");
     diesel::insert_into(drafts::table)
         .values((
             drafts::id.eq(&id),
@@ -233,19 +233,22 @@ fn choices_json(c: &Choices) -> String {
     serde_json::to_string(c).unwrap_or_else(|_| "{}".into())
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-);
+/// A draft row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = drafts)]
+struct DraftRecord {
+    id: String,
+    session_hash: String,
+    customer_id: String,
+    order_id: String,
+    requester_email: String,
+    client_ip: String,
+    step: String,
+    choices: String,
+    data_key_id: Option<String>,
+    request_id: Option<String>,
+    expires_at: i64,
+}
 
 /// Loads a live draft owned by `session_hash`; anything else is [`DraftError::Gone`].
 pub fn load(
@@ -254,41 +257,30 @@ pub fn load(
     session_hash: &str,
     now: i64,
 ) -> Result<Draft, DraftError> {
-    let row: Option<Row> = drafts::table
+    let row: Option<DraftRecord> = drafts::table
         .find(id)
-        .select((
-            drafts::id,
-            drafts::session_hash,
-            drafts::customer_id,
-            drafts::order_id,
-            drafts::requester_email,
-            drafts::client_ip,
-            drafts::step,
-            drafts::choices,
-            drafts::data_key_id,
-            drafts::request_id,
-            drafts::expires_at,
-        ))
+        .select(DraftRecord::as_select())
         .first(conn)
         .optional()?;
     let Some(r) = row else {
         return Err(DraftError::Gone);
     };
-    let owned: bool = subtle::ConstantTimeEq::ct_eq(r.1.as_bytes(), session_hash.as_bytes()).into();
-    if !owned || r.10 <= now {
+    let owned: bool =
+        subtle::ConstantTimeEq::ct_eq(r.session_hash.as_bytes(), session_hash.as_bytes()).into();
+    if !owned || r.expires_at <= now {
         return Err(DraftError::Gone);
     }
     Ok(Draft {
-        id: r.0,
-        customer_id: r.2,
-        order_id: r.3,
-        requester_email: r.4,
-        client_ip: r.5,
-        step: Step::parse(&r.6),
-        choices: serde_json::from_str(&r.7).unwrap_or_default(),
-        data_key_id: r.8,
-        request_id: r.9,
-        expires_at: r.10,
+        id: r.id,
+        customer_id: r.customer_id,
+        order_id: r.order_id,
+        requester_email: r.requester_email,
+        client_ip: r.client_ip,
+        step: Step::parse(&r.step),
+        choices: serde_json::from_str(&r.choices).unwrap_or_default(),
+        data_key_id: r.data_key_id,
+        request_id: r.request_id,
+        expires_at: r.expires_at,
     })
 }
 

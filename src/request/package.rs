@@ -85,7 +85,7 @@ pub fn build(
             packages::token_count.eq(placed.len() as i64),
             packages::shipment_numbers.eq(numbers.join(", ")),
             packages::data_key_id.eq(&key.id),
-            packages::state.eq("held"),
+            packages::state.eq(crate::lifecycle::State::PendingReview),
             packages::max_downloads.eq(i32::try_from(max_downloads).unwrap_or(i32::MAX)),
             packages::created_at.eq(now),
         ))

@@ -5,7 +5,8 @@ use crate::audit;
 use crate::db::schema::{orders, shipments, tokens};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::Serial;
-use crate::mail::outbox::{enqueue, OutgoingEmail};
+use crate::mail::compose;
+use crate::mail::outbox::enqueue;
 use diesel::dsl::case_when;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -172,35 +173,15 @@ fn alert_locked(
     asker: &Asker<'_>,
     now: i64,
 ) -> Result<(), diesel::result::Error> {
-    let text = format!(
-        "Shipment {number} (PO {po}) has been locked for self-service after {attempts} wrong \
-         serial numbers.\n\nLast attempt by: {}\nClient IP: {}\n\nIf the customer contacts you, \
-         check who they are, then unlock the shipment or deliver the seed file yourself.\n",
-        asker.email, asker.client_ip
-    );
-    let html = format!(
-        "<p>Shipment <strong>{}</strong> (PO {}) has been locked for self-service after {attempts} \
-         wrong serial numbers.</p><p>Last attempt by: {}<br>Client IP: {}</p>\
-         <p>If the customer contacts you, check who they are, then unlock the shipment or \
-         deliver the seed file yourself.</p>",
-        crate::web::error::html_escape(number),
-        crate::web::error::html_escape(po),
-        crate::web::error::html_escape(asker.email),
-        crate::web::error::html_escape(asker.client_ip),
-    );
-    enqueue(
-        conn,
-        &OutgoingEmail {
-            kind: "shipment_locked".into(),
-            to: asker.alert_to.to_string(),
-            subject: format!("Shipment {number} locked after {attempts} wrong serials"),
-            text,
-            html,
-            carries_links: false,
-            request_id: None,
-        },
-        now,
-    )?;
+    let email = compose::shipment_locked(&compose::ShipmentLocked {
+        to: asker.alert_to,
+        number,
+        po,
+        attempts,
+        email: asker.email,
+        client_ip: asker.client_ip,
+    });
+    enqueue(conn, &email, now)?;
     let actor = format!("customer:{}", asker.email);
     let subject = format!("shipment:{number}");
     let details = format!("{attempts} wrong serial numbers; self-service locked");

@@ -5,7 +5,7 @@
 use super::draft::{self, Bundling, Draft, DraftSecrets, ProtectionKind};
 use super::package::{self, PackagePlan};
 use crate::audit;
-use crate::db::schema::{customers, drafts, request_shipments, requests};
+use crate::db::schema::{drafts, packages, request_shipments, requests};
 use crate::db::{write_tx, DbConnection};
 use crate::formats::FormatOptions;
 use crate::mail::outbox::{enqueue, OutgoingEmail};
@@ -48,6 +48,8 @@ pub struct SubmitParams {
     pub prepared: Prepared,
     pub email: OutgoingEmail,
     pub max_downloads: u32,
+    /// Days a request may wait for review before it expires and its files are destroyed.
+    pub review_expiry_days: u32,
     pub now: i64,
 }
 
@@ -272,7 +274,7 @@ fn insert_request(
             requests::order_id.eq(&draft.order_id),
             requests::requester_email.eq(&draft.requester_email),
             requests::client_ip.eq(&draft.client_ip),
-            requests::state.eq("pending_review"),
+            requests::state.eq(crate::lifecycle::State::PendingReview),
             requests::format_id.eq(draft.choices.format.map(|f| f.as_str()).unwrap_or("")),
             requests::format_summary.eq(format_summary(draft).to_string()),
             requests::bundling.eq(draft.choices.bundling.unwrap_or(Bundling::One).as_str()),
@@ -280,6 +282,7 @@ fn insert_request(
             requests::pgp_fingerprint.eq(pgp.map(|p| p.fingerprint.clone())),
             requests::pgp_user_ids.eq(pgp.map(|p| serde_json::json!(p.user_ids).to_string())),
             requests::password_hash.eq(password_hash),
+            requests::pgp_key.eq(pgp.map(|p| p.armored.clone())),
             requests::created_at.eq(params.now),
         ))
         .execute(conn)?;
@@ -292,14 +295,7 @@ fn insert_request(
             ))
             .execute(conn)?;
     }
-    if let Some(p) = pgp {
-        diesel::update(customers::table.find(&draft.customer_id))
-            .set((
-                customers::saved_pgp_key.eq(&p.armored),
-                customers::saved_pgp_fingerprint.eq(&p.fingerprint),
-            ))
-            .execute(conn)?;
-    }
+    // The key becomes the customer's saved key only when the request is approved.
     Ok(())
 }
 
@@ -309,6 +305,11 @@ fn finish(
     request_id: &str,
     params: &SubmitParams,
 ) -> Result<(), SubmitError> {
+    // Every package has a finite life from the start: unreviewed, it expires with the request.
+    let review_deadline = params.now + i64::from(params.review_expiry_days) * 86_400;
+    diesel::update(packages::table.filter(packages::request_id.eq(request_id)))
+        .set(packages::expires_at.eq(review_deadline))
+        .execute(conn)?;
     let mut email = params.email.clone();
     email.request_id = Some(request_id.to_string());
     enqueue(conn, &email, params.now)?;
@@ -323,7 +324,7 @@ fn finish(
     let details = format!(
         "submitted for review; shipments {}; format {}",
         numbers.join(", "),
-        draft.choices.format.map(|f| f.as_str()).unwrap_or("")
+        draft.choices.format.map(|f| f.format().name).unwrap_or("")
     );
     audit::record(
         conn,

@@ -2,9 +2,11 @@
 
 pub mod account;
 pub mod cli;
+pub mod customers;
 pub mod demo;
 pub mod login;
 pub mod orders;
+pub mod outbox;
 pub mod password;
 pub mod review;
 pub mod session;

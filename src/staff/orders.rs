@@ -1,5 +1,5 @@
 //! The orders view: customers, orders, shipments and what was delivered to whom and when,
-//! searchable by PO, invoice, shipment number, token serial or email.
+//! searchable by PO, invoice or shipment number prefix, token serial or email.
 
 use super::review::token_summary;
 use crate::clock::format_utc;
@@ -49,8 +49,8 @@ pub struct Delivery {
     pub confirmed: Option<String>,
 }
 
-/// Orders matching `q` (every field is an exact match, case-insensitive for emails and
-/// references), or the newest orders when `q` is empty.
+/// Orders matching `q` (PO, invoice and shipment numbers by prefix, any case; token serials and
+/// emails exactly), or the newest orders when `q` is empty.
 pub fn search(conn: &mut DbConnection, q: &str) -> Result<Vec<OrderView>, diesel::result::Error> {
     let q = q.trim();
     let ids: Vec<String> = if q.is_empty() {
@@ -69,23 +69,43 @@ pub fn search(conn: &mut DbConnection, q: &str) -> Result<Vec<OrderView>, diesel
     Ok(out)
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `q` as a case-insensitive prefix pattern for `lower(column) LIKE … ESCAPE '\'`.
+fn prefix_pattern(q: &str) -> String {
+    let mut pattern = String::with_capacity(q.len() + 1);
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 fn matching_order_ids(
     conn: &mut DbConnection,
     q: &str,
 ) -> Result<Vec<String>, diesel::result::Error> {
     let forms = vec![q.to_string(), q.to_uppercase(), q.to_lowercase()];
+    let prefix = prefix_pattern(q);
     let mut ids: Vec<String> = orders::table
         .filter(
-            orders::po_number
-                .eq_any(&forms)
-                .or(orders::invoice_number.eq_any(&forms)),
+            lower(orders::po_number)
+                .like(&prefix)
+                .escape('\\')
+                .or(lower(orders::invoice_number).like(&prefix).escape('\\')),
         )
+        .order(orders::created_at.desc())
         .select(orders::id)
+        .limit(LIMIT)
         .load(conn)?;
     ids.extend(
         shipments::table
-            .filter(shipments::shipment_number.eq_any(&forms))
+            .filter(lower(shipments::shipment_number).like(&prefix).escape('\\'))
             .select(shipments::order_id)
+            .limit(LIMIT)
             .load::<String>(conn)?,
     );
     ids.extend(

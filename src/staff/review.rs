@@ -1,78 +1,215 @@
-//! What reviewers read: the queue of requests and one request in full, without its secrets.
+//! What reviewers read: the queue of requests by state with counts and flags, one request in
+//! full (without its secrets), and the outbox.
 
+use super::outbox;
 use crate::clock::format_utc;
 use crate::db::schema::{
-    audit_log, customers, orders, packages, request_shipments, requests, shipments, tokens,
+    audit_log, customer_emails, customers, orders, packages, request_shipments, requests,
+    shipments, tokens,
 };
 use crate::db::DbConnection;
+use crate::delivery::format_words::{describe, FormatWords};
+use crate::delivery::{self, PackageRow};
+use crate::lifecycle::{Event, PackageId, RequestId, State};
+use crate::mail::compose::human_size;
 use diesel::prelude::*;
 use serde::Serialize;
 
-/// States a reviewer can filter the queue by; `all` shows every request.
-pub const STATES: &[&str] = &[
-    "pending_review",
-    "approved",
-    "rejected",
-    "downloaded",
-    "confirmed",
-    "expired",
-    "locked",
-    "all",
-];
+/// A queue filter: one state, or every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    State(State),
+    All,
+}
+
+impl Filter {
+    /// `?state=…` as typed in the URL; anything unknown shows the requests waiting for review.
+    pub fn parse(raw: Option<&str>) -> Filter {
+        match raw {
+            Some("all") => Filter::All,
+            Some(s) => State::parse(s).map_or(Filter::State(State::PendingReview), Filter::State),
+            None => Filter::State(State::PendingReview),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Filter::State(s) => s.as_str(),
+            Filter::All => "all",
+        }
+    }
+}
+
+/// One entry of the queue's filter navigation: a state, its words and how many requests.
+#[derive(Debug, Serialize)]
+pub struct StateCount {
+    pub state: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+}
+
+/// How many requests are in each state (every state listed, zeros included), then "all".
+pub fn counts(conn: &mut DbConnection) -> QueryResult<Vec<StateCount>> {
+    let rows: Vec<(State, i64)> = requests::table
+        .group_by(requests::state)
+        .select((requests::state, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut out: Vec<StateCount> = State::ALL
+        .into_iter()
+        .map(|s| StateCount {
+            state: s.as_str(),
+            label: s.label(),
+            count: rows.iter().find(|(r, _)| *r == s).map_or(0, |(_, n)| *n),
+        })
+        .collect();
+    out.push(StateCount {
+        state: "all",
+        label: "all",
+        count: rows.iter().map(|(_, n)| n).sum(),
+    });
+    Ok(out)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = requests)]
+struct QueueRecord {
+    id: RequestId,
+    reference: String,
+    customer_id: String,
+    requester_email: String,
+    state: State,
+    pgp_fingerprint: Option<String>,
+    created_at: i64,
+}
 
 /// One line of the queue.
 #[derive(Debug, Serialize)]
 pub struct QueueRow {
-    pub id: String,
+    pub id: RequestId,
     pub reference: String,
     pub customer: String,
     pub po: String,
     pub requester_email: String,
-    pub state: String,
+    pub state: State,
+    pub state_label: &'static str,
     pub created: String,
     pub age: String,
+    pub flags: Flags,
 }
 
-/// Requests in `state` (or all), oldest first.
-pub fn queue(
-    conn: &mut DbConnection,
-    state: &str,
-    now: i64,
-) -> Result<Vec<QueueRow>, diesel::result::Error> {
+/// Requests matching `filter`, oldest first, with their reviewer flags.
+pub fn queue(conn: &mut DbConnection, filter: Filter, now: i64) -> QueryResult<Vec<QueueRow>> {
     let mut query = requests::table
         .inner_join(customers::table)
         .inner_join(orders::table)
-        .select((
-            requests::id,
-            requests::reference,
-            customers::name,
-            orders::po_number,
-            requests::requester_email,
-            requests::state,
-            requests::created_at,
-        ))
+        .select((QueueRecord::as_select(), customers::name, orders::po_number))
         .order((requests::created_at.asc(), requests::id.asc()))
         .limit(500)
         .into_boxed();
-    if state != "all" {
-        query = query.filter(requests::state.eq(state.to_string()));
+    if let Filter::State(s) = filter {
+        query = query.filter(requests::state.eq(s));
     }
-    let rows: Vec<(String, String, String, String, String, String, i64)> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, reference, customer, po, requester_email, state, created_at)| QueueRow {
-                id,
-                reference,
-                customer,
-                po,
-                requester_email,
-                state,
-                created: format_utc(created_at),
-                age: age(now - created_at),
-            },
-        )
-        .collect())
+    let rows: Vec<(QueueRecord, String, String)> = query.load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (r, customer, po) in rows {
+        let flags = flags(
+            conn,
+            &r.id,
+            &r.customer_id,
+            &r.requester_email,
+            r.pgp_fingerprint.as_deref(),
+            r.created_at,
+        )?;
+        out.push(QueueRow {
+            created: format_utc(r.created_at),
+            age: age(now - r.created_at),
+            state_label: r.state.label(),
+            id: r.id,
+            reference: r.reference,
+            customer,
+            po,
+            requester_email: r.requester_email,
+            state: r.state,
+            flags,
+        });
+    }
+    Ok(out)
+}
+
+/// What a reviewer should look at twice.
+#[derive(Debug, Serialize, Default)]
+pub struct Flags {
+    /// The requester's address is not registered; it only matched the company's domain.
+    pub domain_only: bool,
+    /// Earlier approved requests that delivered some of the same shipments (reference, id).
+    pub redelivery_of: Vec<(String, RequestId)>,
+    /// A PGP key this customer has not used in an approved request before.
+    pub new_pgp_key: bool,
+}
+
+impl Flags {
+    pub fn any(&self) -> bool {
+        self.domain_only || !self.redelivery_of.is_empty() || self.new_pgp_key
+    }
+}
+
+fn flags(
+    conn: &mut DbConnection,
+    id: &RequestId,
+    customer_id: &str,
+    email: &str,
+    fingerprint: Option<&str>,
+    created_at: i64,
+) -> QueryResult<Flags> {
+    let registered: i64 = customer_emails::table
+        .filter(customer_emails::customer_id.eq(customer_id))
+        .filter(customer_emails::email.eq(email.to_lowercase()))
+        .count()
+        .get_result(conn)?;
+    let mine: Vec<String> = request_shipments::table
+        .filter(request_shipments::request_id.eq(id))
+        .select(request_shipments::shipment_id)
+        .load(conn)?;
+    let delivered = [
+        State::Approved,
+        State::Emailed,
+        State::Downloaded,
+        State::Confirmed,
+        State::Locked,
+        State::FailedDelivery,
+        State::Cancelled,
+        State::Expired,
+    ];
+    let mut redelivery_of: Vec<(String, RequestId)> = requests::table
+        .inner_join(request_shipments::table)
+        .filter(request_shipments::shipment_id.eq_any(&mine))
+        .filter(requests::id.ne(id))
+        .filter(requests::created_at.le(created_at))
+        .filter(requests::decided_at.is_not_null())
+        .filter(requests::state.eq_any(delivered))
+        .select((requests::reference, requests::id))
+        .distinct()
+        .load(conn)?;
+    redelivery_of.sort();
+    let new_pgp_key = match fingerprint {
+        None => false,
+        Some(fp) => {
+            let used: i64 = requests::table
+                .filter(requests::customer_id.eq(customer_id))
+                .filter(requests::id.ne(id))
+                .filter(requests::pgp_fingerprint.eq(fp))
+                .filter(requests::decided_at.is_not_null())
+                .filter(requests::state.ne(State::Rejected))
+                .count()
+                .get_result(conn)?;
+            used == 0
+        }
+    };
+    Ok(Flags {
+        domain_only: registered == 0,
+        redelivery_of,
+        new_pgp_key,
+    })
 }
 
 /// "2 d 3 h", "3 h 12 min", "5 min".
@@ -98,16 +235,55 @@ pub struct ShipmentLine {
     pub proved_serial: String,
 }
 
-/// A package as the reviewer sees it (no keys, no link hashes).
+/// A package as the reviewer sees it (no keys, no link hashes), with what can be done to it.
 #[derive(Debug, Serialize)]
 pub struct PackageLine {
+    pub id: PackageId,
     pub file_name: String,
-    pub size: i64,
+    pub size: String,
     pub sha256: String,
     pub token_count: i64,
     pub shipment_numbers: String,
-    pub state: String,
+    pub state: State,
+    pub state_label: &'static str,
     pub downloads: i32,
+    pub downloads_left: i32,
+    pub max_downloads: i32,
+    pub expires: Option<String>,
+    pub file_held: bool,
+    pub can_resend: bool,
+    pub can_reissue: bool,
+    pub can_cancel: bool,
+    pub can_extend: bool,
+    /// Expired or locked, but the file is gone: only a new request can help.
+    pub needs_new_request: bool,
+}
+
+impl PackageLine {
+    fn from_row(p: PackageRow) -> PackageLine {
+        let held = p.file_held();
+        let reissuable = Event::Reissue.allowed_from(p.state);
+        PackageLine {
+            file_name: p.file_name.clone(),
+            size: human_size(p.size),
+            sha256: p.sha256.clone(),
+            token_count: p.token_count,
+            shipment_numbers: p.shipment_numbers.clone(),
+            state: p.state,
+            state_label: p.state.label(),
+            downloads: p.downloads,
+            downloads_left: (p.max_downloads - p.downloads).max(0),
+            max_downloads: p.max_downloads,
+            expires: p.expires_at.map(format_utc),
+            file_held: held,
+            can_resend: held && Event::Resend.allowed_from(p.state),
+            can_reissue: held && reissuable,
+            can_cancel: held && Event::Cancel.allowed_from(p.state),
+            can_extend: held && delivery::can_extend(p.state),
+            needs_new_request: reissuable && !held,
+            id: p.id,
+        }
+    }
 }
 
 /// One audit row, ready to show.
@@ -125,9 +301,10 @@ pub struct HistoryLine {
 /// A request in full, minus secrets.
 #[derive(Debug, Serialize)]
 pub struct Detail {
-    pub id: String,
+    pub id: RequestId,
     pub reference: String,
-    pub state: String,
+    pub state: State,
+    pub state_label: &'static str,
     pub customer: String,
     pub po: String,
     pub invoice: String,
@@ -135,112 +312,121 @@ pub struct Detail {
     pub client_ip: String,
     pub created: String,
     pub age: String,
-    pub format_id: String,
-    pub format_options: Vec<(String, String)>,
-    pub bundling: String,
-    pub protection: String,
+    pub format: FormatWords,
+    pub bundling: &'static str,
+    pub protection: &'static str,
     pub pgp_fingerprint: Option<String>,
     pub pgp_user_ids: Vec<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
     pub reject_reason: Option<String>,
+    pub flags: Flags,
     pub shipments: Vec<ShipmentLine>,
     pub packages: Vec<PackageLine>,
+    pub emails: Vec<outbox::EmailLine>,
     pub history: Vec<HistoryLine>,
 }
 
-type RequestRow = (
-    (String, String, String, String, String),
-    (String, String, String, String),
-    (
-        Option<String>,
-        Option<String>,
-        i64,
-        Option<i64>,
-        Option<String>,
-    ),
-    Option<String>,
-    (String, String, String),
-);
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = requests)]
+struct DetailRecord {
+    id: RequestId,
+    reference: String,
+    customer_id: String,
+    state: State,
+    requester_email: String,
+    client_ip: String,
+    format_id: String,
+    format_summary: String,
+    bundling: String,
+    protection: String,
+    pgp_fingerprint: Option<String>,
+    pgp_user_ids: Option<String>,
+    created_at: i64,
+    decided_at: Option<i64>,
+    decided_by: Option<String>,
+    reject_reason: Option<String>,
+}
+
+fn bundling_words(raw: &str) -> &'static str {
+    match raw {
+        "per_shipment" => "one file (and one email) per shipment",
+        _ => "one file for all shipments",
+    }
+}
+
+fn protection_words(raw: &str) -> &'static str {
+    match raw {
+        "password" => "AES-256 zip with the customer's password",
+        "pgp" => "encrypted to the customer's PGP key",
+        "both" => "AES-256 zip with the customer's password, inside PGP encryption to their key",
+        _ => "unknown",
+    }
+}
 
 /// The request `id`, or `None`.
-pub fn detail(
-    conn: &mut DbConnection,
-    id: &str,
-    now: i64,
-) -> Result<Option<Detail>, diesel::result::Error> {
-    let row: Option<RequestRow> = requests::table
+pub fn detail(conn: &mut DbConnection, id: &RequestId, now: i64) -> QueryResult<Option<Detail>> {
+    let row: Option<(DetailRecord, String, String, String)> = requests::table
         .inner_join(customers::table)
         .inner_join(orders::table)
         .filter(requests::id.eq(id))
         .select((
-            (
-                requests::id,
-                requests::reference,
-                requests::state,
-                requests::requester_email,
-                requests::client_ip,
-            ),
-            (
-                requests::format_id,
-                requests::format_summary,
-                requests::bundling,
-                requests::protection,
-            ),
-            (
-                requests::pgp_fingerprint,
-                requests::pgp_user_ids,
-                requests::created_at,
-                requests::decided_at,
-                requests::decided_by,
-            ),
-            requests::reject_reason,
-            (customers::name, orders::po_number, orders::invoice_number),
+            DetailRecord::as_select(),
+            customers::name,
+            orders::po_number,
+            orders::invoice_number,
         ))
         .first(conn)
         .optional()?;
-    let Some((
-        (id, reference, state, requester_email, client_ip),
-        (format_id, format_summary, bundling, protection),
-        (pgp_fingerprint, pgp_user_ids, created_at, decided_at, decided_by),
-        reject_reason,
-        (customer, po, invoice),
-    )) = row
-    else {
+    let Some((r, customer, po, invoice)) = row else {
         return Ok(None);
     };
-    let shipments = shipment_lines(conn, &id)?;
-    let packages = package_lines(conn, &id)?;
-    let history = history(conn, &reference, &id)?;
+    let flags = flags(
+        conn,
+        &r.id,
+        &r.customer_id,
+        &r.requester_email,
+        r.pgp_fingerprint.as_deref(),
+        r.created_at,
+    )?;
+    let shipments = shipment_lines(conn, &r.id)?;
+    let packages = delivery::packages_of(conn, &r.id)?
+        .into_iter()
+        .map(PackageLine::from_row)
+        .collect();
+    let emails = outbox::emails(conn, Some(&r.id), None)?;
+    let history = history(conn, &r.reference, &r.id)?;
     Ok(Some(Detail {
-        id,
-        reference,
-        state,
+        state_label: r.state.label(),
+        format: describe(&r.format_id, &r.format_summary),
+        bundling: bundling_words(&r.bundling),
+        protection: protection_words(&r.protection),
+        pgp_user_ids: user_ids(r.pgp_user_ids.as_deref()),
+        created: format_utc(r.created_at),
+        age: age(now - r.created_at),
+        decided_at: r.decided_at.map(format_utc),
+        id: r.id,
+        reference: r.reference,
+        state: r.state,
         customer,
         po,
         invoice,
-        requester_email,
-        client_ip,
-        created: format_utc(created_at),
-        age: age(now - created_at),
-        format_id,
-        format_options: summary_pairs(&format_summary),
-        bundling,
-        protection,
-        pgp_fingerprint,
-        pgp_user_ids: user_ids(pgp_user_ids.as_deref()),
-        decided_by,
-        decided_at: decided_at.map(format_utc),
-        reject_reason,
+        requester_email: r.requester_email,
+        client_ip: r.client_ip,
+        pgp_fingerprint: r.pgp_fingerprint,
+        decided_by: r.decided_by,
+        reject_reason: r.reject_reason,
+        flags,
         shipments,
         packages,
+        emails,
         history,
     }))
 }
 
 fn shipment_lines(
     conn: &mut DbConnection,
-    request_id: &str,
+    request_id: &RequestId,
 ) -> Result<Vec<ShipmentLine>, diesel::result::Error> {
     let rows: Vec<(String, String, String, String)> = request_shipments::table
         .inner_join(shipments::table)
@@ -287,49 +473,14 @@ pub fn token_summary(
     Ok((total, text))
 }
 
-fn package_lines(
-    conn: &mut DbConnection,
-    request_id: &str,
-) -> Result<Vec<PackageLine>, diesel::result::Error> {
-    let rows: Vec<(String, i64, String, i64, String, String, i32)> = packages::table
-        .filter(packages::request_id.eq(request_id))
-        .order((packages::created_at.asc(), packages::file_name.asc()))
-        .select((
-            packages::file_name,
-            packages::size,
-            packages::sha256,
-            packages::token_count,
-            packages::shipment_numbers,
-            packages::state,
-            packages::downloads,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(file_name, size, sha256, token_count, shipment_numbers, state, downloads)| {
-                PackageLine {
-                    file_name,
-                    size,
-                    sha256,
-                    token_count,
-                    shipment_numbers,
-                    state,
-                    downloads,
-                }
-            },
-        )
-        .collect())
-}
-
 /// The audit rows about a request (by reference or id) and its packages, oldest first.
 fn history(
     conn: &mut DbConnection,
     reference: &str,
-    id: &str,
+    id: &RequestId,
 ) -> Result<Vec<HistoryLine>, diesel::result::Error> {
     let mut subjects = vec![format!("request:{reference}"), format!("request:{id}")];
-    let package_ids: Vec<String> = packages::table
+    let package_ids: Vec<PackageId> = packages::table
         .filter(packages::request_id.eq(id))
         .select(packages::id)
         .load(conn)?;
@@ -370,28 +521,6 @@ pub fn history_line(
         subject,
         client_ip,
         details,
-    }
-}
-
-/// `format_summary` is JSON without secrets; shown as key/value pairs (arrays joined).
-fn summary_pairs(json: &str) -> Vec<(String, String)> {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| (k.replace('_', " "), plain(&v)))
-            .collect(),
-        Ok(other) => vec![("summary".into(), plain(&other))],
-        Err(_) if json.trim().is_empty() => Vec::new(),
-        Err(_) => vec![("summary".into(), json.to_string())],
-    }
-}
-
-fn plain(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
-        serde_json::Value::Null => "—".into(),
-        other => other.to_string(),
     }
 }
 

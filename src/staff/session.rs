@@ -4,7 +4,7 @@
 use super::account::{self, StaffMember};
 use crate::db::schema::staff_sessions;
 use crate::db::{write_tx, DbConnection};
-use crate::web::csrf::{random_token, token_hash};
+use crate::vault::{random_token, token_hash};
 use diesel::prelude::*;
 
 /// A session ends after this many seconds without a request.

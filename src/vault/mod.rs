@@ -4,10 +4,12 @@
 mod master;
 mod seal;
 mod secret;
+mod token;
 
 pub use master::{KeySource, MasterKey};
 pub use seal::{open, random_key, seal, OpenError};
 pub use secret::{SecretBytes, SecretString};
+pub use token::{random_token, token_hash};
 
 use crate::db::schema::data_keys;
 use crate::db::{write_tx, DbConnection};

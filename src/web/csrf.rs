@@ -4,26 +4,9 @@
 use super::AppError;
 use crate::config::Config;
 use actix_web::cookie::{Cookie, SameSite};
-use base64::Engine;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// 32 random bytes from the OS, URL-safe base64, with a recognisable prefix (`sp_dl_`, …)
-/// so secret scanners can spot leaked values.
-pub fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
-}
-
-/// SHA-256 hex of a token: what the database stores instead of the token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use crate::vault::{random_token, token_hash};
 
 /// Checks a submitted CSRF token against the session's, in constant time.
 pub fn verify(expected: &str, submitted: Option<&str>) -> Result<(), AppError> {

@@ -1,6 +1,7 @@
 //! The one error type handlers return, mapped once to a status and a page.
 
 use crate::db::DbError;
+use crate::delivery::DeliveryError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
@@ -11,6 +12,9 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// The current state does not allow it; nothing changed.
+    #[error("{0}")]
+    Conflict(String),
     #[error("This form has expired or did not come from this site. Go back, reload the page and try again.")]
     Csrf,
     #[error("Too many attempts. Please wait an hour and try again, or contact the delivery team.")]
@@ -50,6 +54,22 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Delivery's errors as HTTP, mapped once here.
+impl From<DeliveryError> for AppError {
+    fn from(e: DeliveryError) -> AppError {
+        match e {
+            DeliveryError::NotFound => AppError::NotFound,
+            DeliveryError::Invalid(message) => AppError::BadRequest(message),
+            e @ (DeliveryError::Refused(_)
+            | DeliveryError::FileDestroyed
+            | DeliveryError::NotExtendable(_)) => AppError::Conflict(e.to_string()),
+            DeliveryError::Unavailable(cause) => AppError::from(DbError::Unavailable(cause)),
+            DeliveryError::Db(q) => AppError::from(q),
+            other @ DeliveryError::Template(_) => AppError::internal(other),
+        }
+    }
+}
+
 impl From<tera::Error> for AppError {
     fn from(e: tera::Error) -> AppError {
         AppError::Internal(anyhow::anyhow!("template: {e:?}"))
@@ -61,6 +81,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

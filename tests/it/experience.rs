@@ -46,7 +46,12 @@ pub async fn delivered(app: &TestApp, format: &str) -> (String, String) {
     app.db
         .run(move |conn| {
             let tera = seedport::web::assets::tera().unwrap();
-            seedport::delivery::approve(conn, &config, &tera, &id, "staff:t", "10.0.0.1", now)
+            let who = seedport::lifecycle::Who {
+                actor: "staff:t",
+                client_ip: "10.0.0.1",
+            };
+            let id = seedport::lifecycle::RequestId::from_raw(id);
+            seedport::delivery::approve(conn, &config, &tera, &id, who, now)
         })
         .await
         .unwrap();
@@ -63,6 +68,7 @@ pub async fn delivered(app: &TestApp, format: &str) -> (String, String) {
                 ..Default::default()
             },
             sweep_every: Duration::from_secs(3600),
+            ..Default::default()
         },
     )
     .unwrap();

@@ -225,6 +225,7 @@ fn jobs(app: &TestApp) -> seedport::jobs::Jobs {
                 ..Default::default()
             },
             sweep_every: Duration::from_secs(3600),
+            ..Default::default()
         },
     )
     .unwrap()

@@ -16,6 +16,7 @@ mod experience_pages;
 mod formats;
 mod foundation;
 mod import;
+mod lifecycle;
 mod operations;
 mod pack;
 mod packaging;

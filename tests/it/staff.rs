@@ -147,12 +147,12 @@ fn create_request(app: &TestApp) -> String {
             requests::requester_email.eq("it-admin@acme.example"),
             requests::client_ip.eq("192.0.2.7"),
             requests::state.eq("pending_review"),
-            requests::format_id.eq("csv-custom"),
-            requests::format_summary
-                .eq(r#"{"columns":["serial","secret_base32"],"delimiter":";"}"#),
-            requests::bundling.eq("one_file"),
+            requests::format_id.eq("custom-csv"),
+            requests::format_summary.eq(r#"{"format":"custom-csv","name":"Custom CSV","custom_csv":{"columns":[{"label":"SN","value":{"property":"serial"}},{"label":"Seed","value":{"property":"secret"}}],"header":true,"secret_encoding":"base32","delimiter":"semicolon"}}"#),
+            requests::bundling.eq("one"),
             requests::protection.eq("password"),
             requests::created_at.eq(app.clock.now() - 3600),
+            requests::review_alerted_at.eq(app.clock.now()),
         ))
         .execute(&mut conn)
         .unwrap();
@@ -468,7 +468,8 @@ async fn detail_and_reject_with_and_without_a_reason() {
             "SHP-50042-1",
             "10001001",
             "Classic ×25",
-            "secret_base32",
+            "SN (serial number)",
+            "semicolon",
         ] {
             assert!(page.contains(expected), "{expected} missing");
         }

@@ -221,7 +221,7 @@ async fn password_protected_entra_csv_request_end_to_end() {
         let (pid, file_name, content_type, size, sha, count, numbers, state, max) = pkgs[0].clone();
         assert_eq!(file_name, format!("{reference}.zip"));
         assert_eq!(content_type, "application/zip");
-        assert_eq!((count, state.as_str(), max), (50, "held", 3));
+        assert_eq!((count, state.as_str(), max), (50, "pending_review", 3));
         assert_eq!(numbers, "SHP-50042-1, SHP-50042-2");
         let bytes = package_bytes(&app, &pid, size);
         assert_eq!(bytes.len() as i64, size);
@@ -401,7 +401,15 @@ async fn pgp_and_password_per_shipment_custom_csv_request() {
             .select(customers::saved_pgp_key)
             .first(&mut conn)
             .unwrap();
-        assert!(saved.unwrap().contains("PUBLIC KEY"));
+        assert!(
+            saved.is_none(),
+            "the key is saved only when the request is approved"
+        );
+        let on_request: Option<String> = requests::table
+            .select(requests::pgp_key)
+            .first(&mut conn)
+            .unwrap();
+        assert!(on_request.unwrap().contains("PUBLIC KEY"));
         let pkgs = packages_of(&app, &request_id);
         assert_eq!(pkgs.len(), 2);
         for (i, number) in ["SHP-50042-1", "SHP-50042-2"].iter().enumerate() {
@@ -469,7 +477,52 @@ async fn pgp_and_password_per_shipment_custom_csv_request() {
                 .args(["--kill", "gpg-agent"])
                 .status();
         }
-        // Next time the saved key is offered.
+        // Not offered before approval; once approved, offered to the same address only.
+        let (other, other_csrf) = draft_for(&app, "po", "PO-2026-0042").await;
+        prove(&app, &other, &other_csrf, &[("SHP-50042-2", "10002003")]).await;
+        let html = app
+            .client
+            .get(format!("{other}/protection"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !html.contains("saved for this account"),
+            "not before approval"
+        );
+        {
+            let mut conn = app.db.get().unwrap();
+            let tera = seedport::web::assets::tera().unwrap();
+            let who = seedport::lifecycle::Who {
+                actor: "staff:rev@vendor.example",
+                client_ip: "127.0.0.1",
+            };
+            let id = seedport::lifecycle::RequestId::from_raw(request_id.clone());
+            seedport::delivery::approve(&mut conn, &app.config, &tera, &id, who, app.clock.now())
+                .unwrap();
+        }
+        let colleague = {
+            let csrf = start(&app).await;
+            let r = lookup(&app, &csrf, "po", "PO-2026-0042", "colleague@acme.example").await;
+            let loc = location(&r);
+            let base = format!("{}{}", app.base_url, loc.trim_end_matches("/shipments"));
+            prove(&app, &base, &csrf, &[("SHP-50042-2", "10002003")]).await;
+            app.client
+                .get(format!("{base}/protection"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        assert!(
+            !colleague.contains("saved for this account"),
+            "a colleague at the same company is not offered the key"
+        );
         let (base2, csrf2) = draft_for(&app, "po", "PO-2026-0042").await;
         prove(&app, &base2, &csrf2, &[("SHP-50042-2", "10002003")]).await;
         let html = app

@@ -114,7 +114,6 @@ pub async fn lookup(
             let Some(found) = lookup::find_order(conn, kind, &number, &email)? else {
                 return Ok(Outcome::NotFound);
             };
-            draft::purge_expired(conn, now)?;
             let id = draft::create(
                 conn,
                 &NewDraft {

@@ -16,17 +16,21 @@ use std::collections::BTreeMap;
 /// Largest protection form accepted (a public key is a few KiB).
 const MAX_BODY: usize = 256 * 1024;
 
-async fn saved_key(state: &AppState, customer_id: &str) -> Result<Option<String>, AppError> {
-    let id = customer_id.to_string();
+/// The customer's saved PGP key, offered only to the address it was approved for.
+async fn saved_key(state: &AppState, draft: &Draft) -> Result<Option<String>, AppError> {
+    let id = draft.customer_id.clone();
+    let email = draft.requester_email.to_lowercase();
     state
         .db
         .run(move |conn| {
-            let key: Option<Option<String>> = customers::table
+            let key: Option<(Option<String>, Option<String>)> = customers::table
                 .find(&id)
-                .select(customers::saved_pgp_key)
+                .select((customers::saved_pgp_key, customers::saved_pgp_email))
                 .first(conn)
                 .optional()?;
-            Ok::<_, AppError>(key.flatten())
+            Ok::<_, AppError>(key.and_then(|(key, owner)| {
+                key.filter(|_| owner.is_some_and(|o| o.to_lowercase() == email))
+            }))
         })
         .await
 }
@@ -47,7 +51,7 @@ async fn render(
     view: View<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let saved = saved_key(state, &draft.customer_id)
+    let saved = saved_key(state, draft)
         .await?
         .and_then(|k| PgpRecipient::parse(k.as_bytes()).ok());
     let mut ctx = context(session, draft, Step::Protection);
@@ -180,7 +184,7 @@ pub async fn save(
         } else if !pgp_text.trim().is_empty() {
             Some(pgp_text.to_string())
         } else if pgp_source == "saved" {
-            saved_key(&state, &draft.customer_id).await?
+            saved_key(&state, &draft).await?
         } else if pgp_source == "current" {
             draft.choices.pgp.as_ref().map(|p| p.armored.clone())
         } else {

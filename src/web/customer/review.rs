@@ -3,7 +3,6 @@
 
 use super::{context, open, render_status, see_other, step_url, Session};
 use crate::db::schema::{orders, requests};
-use crate::mail::outbox::OutgoingEmail;
 use crate::request::submit::{self, SubmitError, SubmitParams};
 use crate::request::{Draft, Step};
 use crate::web::{AppError, AppState};
@@ -72,29 +71,6 @@ pub async fn page(
     render_review(&state, &session, &draft, None, StatusCode::OK).await
 }
 
-fn received_email(
-    state: &AppState,
-    draft: &Draft,
-    reference: &str,
-    po: &str,
-    invoice: &str,
-) -> Result<OutgoingEmail, AppError> {
-    let mut ctx = summary_context(tera::Context::new(), draft, po, invoice);
-    ctx.insert("reference", reference);
-    ctx.insert("brand", &state.brand());
-    let text = state.tera.render("email/request_received.txt", &ctx)?;
-    let html = state.tera.render("email/request_received.html", &ctx)?;
-    Ok(OutgoingEmail {
-        kind: "request_received".into(),
-        to: draft.requester_email.clone(),
-        subject: format!("We received your seed file request {reference}"),
-        text,
-        html,
-        carries_links: false,
-        request_id: None,
-    })
-}
-
 /// `POST /request/{draft}/submit`
 pub async fn submit(
     state: web::Data<AppState>,
@@ -110,7 +86,14 @@ pub async fn submit(
     session.verify(form.get("csrf"))?;
     let (po, invoice) = order_numbers(&state, &draft.order_id).await?;
     let reference = submit::new_reference();
-    let email = received_email(&state, &draft, &reference, &po, &invoice)?;
+    let email = crate::mail::compose::request_received(
+        &state.tera,
+        &state.config,
+        &draft,
+        &reference,
+        &po,
+        &invoice,
+    )?;
     // Three steps, one connection at a time: read the sealed secrets, hash the download
     // password with no connection held, then build and record everything in one transaction.
     let (vault, d) = (state.vault.clone(), draft.clone());
@@ -135,6 +118,7 @@ pub async fn submit(
                 prepared,
                 email,
                 max_downloads: state.config.download_limit,
+                review_expiry_days: state.config.review_expiry_days,
                 now,
             };
             state

@@ -1,7 +1,7 @@
 //! `GET /c/{token}` asks the customer to confirm they have the file; `POST /c/{token}`
 //! destroys the package and kills both links.
 
-use super::{check_csrf, csrf_for, gone_page, render_page};
+use super::{check_csrf, csrf_for, gone_page, render_page, reused};
 use crate::delivery::links::{self, ConfirmOutcome, Gone, LinkKind};
 use crate::delivery::LinkToken;
 use crate::web::security::client_ip;
@@ -22,13 +22,14 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let token = LinkToken::from_url(token.into_inner());
     let now = state.clock.now();
+    let probe = LinkToken::from_url(token.expose().to_string());
     let found = state
         .db
-        .run(move |conn| links::lookup(conn, LinkKind::Confirm, &token, now))
+        .run(move |conn| links::lookup(conn, LinkKind::Confirm, &probe, now))
         .await?;
     let found = match found {
         Ok(found) => found,
-        Err(gone) => return gone_page(&state, gone),
+        Err(gone) => return reused(&state, &req, LinkKind::Confirm, &token, gone).await,
     };
     let (csrf, cookie) = csrf_for(&req, &state);
     let mut context = tera::Context::new();

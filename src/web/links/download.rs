@@ -2,7 +2,7 @@
 //! checks the password, consumes one download and streams the file chunk by chunk.
 
 use super::counted::{CountedBody, Spend};
-use super::{check_csrf, csrf_for, gone_page, render_page};
+use super::{check_csrf, csrf_for, gone_page, render_page, reused};
 use crate::clock::format_utc;
 use crate::db::DbError;
 use crate::delivery::links::{self, Found, LinkKind};
@@ -80,7 +80,7 @@ pub async fn page(
     let token = LinkToken::from_url(token.into_inner());
     match lookup(&state, &token).await? {
         Ok(found) => download_page(&req, &state, &found, None, StatusCode::OK),
-        Err(gone) => gone_page(&state, gone),
+        Err(gone) => reused(&state, &req, LinkKind::Download, &token, gone).await,
     }
 }
 
@@ -113,7 +113,7 @@ pub async fn download(
     let token = LinkToken::from_url(token.into_inner());
     let found = match lookup(&state, &token).await? {
         Ok(found) => found,
-        Err(gone) => return gone_page(&state, gone),
+        Err(gone) => return reused(&state, &req, LinkKind::Download, &token, gone).await,
     };
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let id = found.package.id.clone();
@@ -209,7 +209,7 @@ async fn stream(
     let spend = Spend {
         db: state.db.clone(),
         clock: state.clock.clone(),
-        package_id: package.id.clone(),
+        package_id: package.id.to_string(),
         client_ip,
         size,
     };
@@ -225,7 +225,7 @@ async fn stream(
     let (vault, pid) = (state.vault.clone(), package.id.clone());
     let key = state
         .db
-        .run(move |conn| Ok::<_, DbError>(storage::package_key(conn, &vault, &pid)))
+        .run(move |conn| Ok::<_, DbError>(storage::package_key(conn, &vault, pid.as_str())))
         .await;
     let key = match key {
         Ok(Ok(key)) => key,
@@ -245,7 +245,13 @@ async fn stream(
             let (key, chunk_of) = (key.clone(), id.clone());
             let chunk = db
                 .run(move |conn| {
-                    Ok::<_, DbError>(storage::read_chunk(conn, &key, &chunk_of, seq, size))
+                    Ok::<_, DbError>(storage::read_chunk(
+                        conn,
+                        &key,
+                        chunk_of.as_str(),
+                        seq,
+                        size,
+                    ))
                 })
                 .await;
             let item = match chunk {

@@ -6,7 +6,8 @@ pub mod counted;
 mod download;
 
 use super::{csrf, AppError, AppState};
-use crate::delivery::links::Gone;
+use crate::delivery::links::{self, Gone, LinkKind};
+use crate::delivery::LinkToken;
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -60,6 +61,28 @@ fn render_page(
     Ok(response)
 }
 
+/// A dead link was opened: audited (and the delivery team alerted at most hourly per file),
+/// then the one page saying what happened.
+async fn reused(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    kind: LinkKind,
+    token: &LinkToken,
+    gone: Gone,
+) -> Result<HttpResponse, AppError> {
+    let app = state.clone();
+    let token = LinkToken::from_url(token.expose().to_string());
+    let ip = super::security::client_ip(req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    state
+        .db
+        .run(move |conn| {
+            links::note_reuse(conn, &app.config, &app.tera, kind, &token, gone, &ip, now)
+        })
+        .await?;
+    gone_page(state, gone)
+}
+
 /// The one page for a link that does not work (any more): what happened and whom to contact.
 fn gone_page(state: &AppState, gone: Gone) -> Result<HttpResponse, AppError> {
     let (title, message) = match gone {
@@ -87,6 +110,11 @@ fn gone_page(state: &AppState, gone: Gone) -> Result<HttpResponse, AppError> {
             "Receipt already confirmed",
             "You confirmed that you have the file, so we deleted our copy and its links. Nothing \
              more to do.",
+        ),
+        Gone::Cancelled => (
+            "This file was cancelled",
+            "The delivery team cancelled this file and deleted it, so its links no longer work. \
+             Write to them if you still need your token seeds.",
         ),
         Gone::Withdrawn => (
             "This request was not approved",

@@ -1,6 +1,8 @@
 //! The delivery team's console: routes, the signed-in session check, roles and its error type.
 
 mod audit;
+mod customers;
+mod emails;
 mod import;
 mod login;
 mod multipart;
@@ -38,6 +40,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/staff/requests/{id}/reject",
         web::post().to(requests::reject),
     )
+    .route(
+        "/staff/packages/{id}/{action}",
+        web::post().to(requests::package_action),
+    )
+    .route("/staff/emails", web::get().to(emails::page))
+    .route("/staff/emails/{id}/retry", web::post().to(emails::retry))
+    .route("/staff/customers", web::get().to(customers::page))
+    .route("/staff/customers/{id}", web::post().to(customers::save))
     .route("/staff/orders", web::get().to(orders::page))
     .route("/staff/import", web::get().to(import::form))
     .route("/staff/import", web::post().to(import::submit))

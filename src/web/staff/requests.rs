@@ -1,11 +1,18 @@
-//! The review queue, one request in detail, and the approve and reject forms.
+//! The review queue (a filter per state, with counts), one request in detail, approve and
+//! reject, and the actions on a request's packages (re-send, re-issue, cancel, extend), each
+//! behind a fresh authenticator code.
 
 use super::{check_csrf, client_ip, page_context, render_status, see_other, signed_in, StaffError};
 use crate::clock::format_utc;
+use crate::db::DbConnection;
 use crate::db::DbError;
-use crate::delivery::{self, AlreadyDecided, ApproveOutcome, RejectOutcome, MAX_REASON_CHARS};
+use crate::delivery::{
+    self, ActionDone, AlreadyDecided, ApproveOutcome, DeliveryError, RejectOutcome,
+    MAX_EXTEND_DAYS, MAX_REASON_CHARS,
+};
+use crate::lifecycle::{PackageId, RequestId, State, Who};
 use crate::staff::login::{confirm_code, LoginError};
-use crate::staff::review::{self, STATES};
+use crate::staff::review::{self, Filter};
 use crate::staff::session::Session;
 use crate::staff::totp::TotpCode;
 use crate::web::{AppError, AppState};
@@ -13,7 +20,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-/// Shown next to the approve form's code field.
+/// Shown next to a code field when the code is refused.
 const BAD_CODE: &str =
     "That code is wrong or was already used. Wait for the next code and enter it.";
 
@@ -22,29 +29,32 @@ pub struct QueueQuery {
     state: Option<String>,
 }
 
-/// `GET /staff/requests?state=…`: oldest first.
+/// `GET /staff/requests?state=…`: oldest first, one filter per state with its count.
 pub async fn queue(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, StaffError> {
     let session = signed_in(&req, &state).await?;
-    let wanted = query
-        .state
-        .as_deref()
-        .filter(|s| STATES.contains(s))
-        .unwrap_or("pending_review")
-        .to_string();
+    let filter = Filter::parse(query.state.as_deref());
     let now = state.clock.now();
-    let filter = wanted.clone();
-    let rows = state
+    let (rows, counts) = state
         .db
-        .run(move |conn| review::queue(conn, &filter, now).map_err(DbError::Query))
+        .run(move |conn| {
+            let rows = review::queue(conn, filter, now)?;
+            let counts = review::counts(conn)?;
+            Ok::<_, DbError>((rows, counts))
+        })
         .await?;
     let mut ctx = page_context(&session);
     ctx.insert("rows", &rows);
-    ctx.insert("states", STATES);
-    ctx.insert("selected", &wanted);
+    ctx.insert("counts", &counts);
+    ctx.insert("selected", filter.as_str());
+    let label = match filter {
+        Filter::State(s) => s.label(),
+        Filter::All => "of any state",
+    };
+    ctx.insert("selected_label", label);
     Ok(state.render("staff/requests.html", ctx)?)
 }
 
@@ -64,29 +74,30 @@ pub async fn detail(
     let notice = match query.done.as_deref() {
         Some("approved") => Some("You approved this request."),
         Some("rejected") => Some("You rejected this request; the customer will be told why."),
+        Some("resent") => Some("A new download email is on its way; the old links no longer work."),
+        Some("reissued") => Some("New links were issued and emailed to the customer."),
+        Some("cancelled") => Some("The file is cancelled and destroyed; its links no longer work."),
+        Some("extended") => Some("The links' expiry was extended."),
         _ => None,
     };
-    render_detail(&state, &session, path.into_inner(), |ctx| {
-        ctx.insert("notice", &notice);
-    })
+    let id = RequestId::from_raw(path.into_inner());
+    render_detail(
+        &state,
+        &session,
+        id,
+        |ctx| {
+            ctx.insert("notice", &notice);
+        },
+        StatusCode::OK,
+    )
     .await
 }
 
-/// Renders the detail page; `extra` adds form errors or notices.
+/// Renders the detail page with `status`; `extra` adds form errors or notices.
 async fn render_detail(
     state: &AppState,
     session: &Session,
-    id: String,
-    extra: impl FnOnce(&mut tera::Context),
-) -> Result<HttpResponse, StaffError> {
-    let status = render_detail_status(state, session, id, extra, StatusCode::OK).await?;
-    Ok(status)
-}
-
-async fn render_detail_status(
-    state: &AppState,
-    session: &Session,
-    id: String,
+    id: RequestId,
     extra: impl FnOnce(&mut tera::Context),
     status: StatusCode,
 ) -> Result<HttpResponse, StaffError> {
@@ -101,21 +112,57 @@ async fn render_detail_status(
     let mut ctx = page_context(session);
     ctx.insert("r", &detail);
     ctx.insert("max_reason", &MAX_REASON_CHARS);
+    ctx.insert("max_extend", &MAX_EXTEND_DAYS);
     ctx.insert("notice", &None::<String>);
     ctx.insert("problem", &None::<String>);
     ctx.insert("code_error", &None::<String>);
+    ctx.insert("code_error_for", &None::<String>);
     ctx.insert("reason_error", &None::<String>);
     ctx.insert("reason", "");
     extra(&mut ctx);
     render_status(state, "staff/request.html", ctx, status)
 }
 
-/// The approve form. No `Debug`: it holds a TOTP code.
+/// A form that needs a fresh authenticator code. No `Debug`: it holds a TOTP code.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct ApproveForm {
+pub struct CodeForm {
     csrf: Option<String>,
     code: String,
+    days: Option<String>,
+}
+
+/// What a step-up action returned: a refused code, or the action's own result.
+enum Stepped<T> {
+    BadCode,
+    Done(T),
+}
+
+/// Checks the fresh code and runs `action` on the same connection; the code is consumed even
+/// when the action is refused, so it cannot be replayed.
+async fn with_fresh_code<T, F>(
+    state: &web::Data<AppState>,
+    session: &Session,
+    code: &str,
+    action: F,
+) -> Result<Stepped<T>, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &AppState, i64) -> Result<T, DeliveryError> + Send + 'static,
+{
+    let code = TotpCode::parse(code);
+    let now = state.clock.now();
+    let app = state.clone();
+    let staff_id = session.staff.id.clone();
+    state
+        .db
+        .run(move |conn| {
+            if !confirm_code(conn, &app.vault, &staff_id, code, now).map_err(login_error)? {
+                return Ok::<_, AppError>(Stepped::BadCode);
+            }
+            Ok(Stepped::Done(action(conn, &app, now)?))
+        })
+        .await
 }
 
 /// `POST /staff/requests/{id}/approve`: needs a fresh, unused TOTP code.
@@ -123,45 +170,29 @@ pub async fn approve(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<ApproveForm>,
+    form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, StaffError> {
     let session = signed_in(&req, &state).await?;
     check_csrf(&session, form.csrf.as_deref())?;
-    let id = path.into_inner();
-    let code = TotpCode::parse(&form.code);
-    let ip = client_ip(&req, &state);
-    let now = state.clock.now();
-    let app = state.clone();
-    let (staff_id, actor, request_id) =
-        (session.staff.id.clone(), session.staff.actor(), id.clone());
-    // The step-up code and the decision use one connection; the code is consumed even when
-    // another reviewer wins, so it cannot be replayed.
-    let result = state
-        .db
-        .run(move |conn| {
-            if !confirm_code(conn, &app.vault, &staff_id, code, now).map_err(login_error)? {
-                return Ok::<_, AppError>(None);
-            }
-            let outcome =
-                delivery::approve(conn, &app.config, &app.tera, &request_id, &actor, &ip, now)?;
-            Ok(Some(outcome))
-        })
-        .await?;
+    let id = RequestId::from_raw(path.into_inner());
+    let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
+    let request_id = id.clone();
+    let result = with_fresh_code(&state, &session, &form.code, move |conn, app, now| {
+        let who = Who {
+            actor: &actor,
+            client_ip: &ip,
+        };
+        delivery::approve(conn, &app.config, &app.tera, &request_id, who, now)
+    })
+    .await;
     match result {
-        None => {
-            render_detail_status(
-                &state,
-                &session,
-                id,
-                |ctx| ctx.insert("code_error", BAD_CODE),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Some(ApproveOutcome::Approved { .. }) => Ok(decided(&id, "approved")),
-        Some(ApproveOutcome::AlreadyDecided(first)) => {
+        Ok(Stepped::BadCode) => bad_code(&state, &session, id, "approve").await,
+        Ok(Stepped::Done(ApproveOutcome::Approved { .. })) => Ok(decided(&id, "approved")),
+        Ok(Stepped::Done(ApproveOutcome::AlreadyDecided(first))) => {
             already_decided(&state, &session, id, first).await
         }
+        Err(AppError::Conflict(message)) => problem(&state, &session, id, message).await,
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -181,32 +212,37 @@ pub async fn reject(
 ) -> Result<HttpResponse, StaffError> {
     let session = signed_in(&req, &state).await?;
     check_csrf(&session, form.csrf.as_deref())?;
-    let id = path.into_inner();
+    let id = RequestId::from_raw(path.into_inner());
     let reason = form.reason.trim().to_string();
-    let problem = if reason.is_empty() {
-        Some("Give the reason; the customer will read it.".to_string())
-    } else if reason.chars().count() > MAX_REASON_CHARS {
-        Some(format!(
-            "Keep the reason under {MAX_REASON_CHARS} characters."
-        ))
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
-        return render_detail_status(
+    if delivery::parse_reason(&reason).is_err() {
+        let message = if reason.is_empty() {
+            "Give the reason; the customer will read it.".to_string()
+        } else {
+            format!("Keep the reason under {MAX_REASON_CHARS} characters.")
+        };
+        return render_detail(
             &state,
             &session,
             id,
             |ctx| {
-                ctx.insert("reason_error", &problem);
+                ctx.insert("reason_error", &message);
                 ctx.insert("reason", &reason);
             },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     }
-    let ip = client_ip(&req, &state);
-    let outcome = delivery::reject_request(&state, &id, &session.staff.actor(), &ip, &reason)
+    let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
+    let (app, request_id, now) = (state.clone(), id.clone(), state.clock.now());
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let who = Who {
+                actor: &actor,
+                client_ip: &ip,
+            };
+            delivery::reject(conn, &app.config, &app.tera, &request_id, who, &reason, now)
+        })
         .await
         .map_err(AppError::from)?;
     match outcome {
@@ -215,31 +251,123 @@ pub async fn reject(
     }
 }
 
-/// After a win: back to the request, which now shows the decision.
-fn decided(id: &str, done: &str) -> HttpResponse {
+/// The package actions of the request page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageAction {
+    Resend,
+    Reissue,
+    Cancel,
+    Extend,
+}
+
+impl PackageAction {
+    fn done(self) -> &'static str {
+        match self {
+            PackageAction::Resend => "resent",
+            PackageAction::Reissue => "reissued",
+            PackageAction::Cancel => "cancelled",
+            PackageAction::Extend => "extended",
+        }
+    }
+}
+
+/// `POST /staff/packages/{id}/{action}`: one action on one package, behind a fresh code.
+pub async fn package_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, StaffError> {
+    let session = signed_in(&req, &state).await?;
+    check_csrf(&session, form.csrf.as_deref())?;
+    let (raw_id, raw_action) = path.into_inner();
+    let action = match raw_action.as_str() {
+        "resend" => PackageAction::Resend,
+        "reissue" => PackageAction::Reissue,
+        "cancel" => PackageAction::Cancel,
+        "extend" => PackageAction::Extend,
+        _ => return Err(StaffError::App(AppError::NotFound)),
+    };
+    let package_id = PackageId::from_raw(raw_id);
+    let pid = package_id.clone();
+    let request_id = state
+        .db
+        .run(move |conn| delivery::package(conn, &pid).map_err(DbError::Query))
+        .await?
+        .map(|p| p.request_id)
+        .ok_or(StaffError::App(AppError::NotFound))?;
+    let days = match action {
+        PackageAction::Extend => match form.days.as_deref().map(str::trim).map(str::parse::<u32>) {
+            Some(Ok(d)) if (1..=MAX_EXTEND_DAYS).contains(&d) => d,
+            _ => {
+                let message = format!("Extend by a whole number of days, 1 to {MAX_EXTEND_DAYS}.");
+                return problem(&state, &session, request_id, message).await;
+            }
+        },
+        _ => 0,
+    };
+    let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
+    let result = with_fresh_code(&state, &session, &form.code, move |conn, app, now| {
+        let who = Who {
+            actor: &actor,
+            client_ip: &ip,
+        };
+        let done: ActionDone = match action {
+            PackageAction::Resend => {
+                delivery::resend(conn, &app.config, &app.tera, &package_id, who, now)?
+            }
+            PackageAction::Reissue => {
+                delivery::reissue(conn, &app.config, &app.tera, &package_id, who, now)?
+            }
+            PackageAction::Cancel => delivery::cancel(conn, &package_id, who, now)?,
+            PackageAction::Extend => delivery::extend(conn, &package_id, days, who, now)?,
+        };
+        Ok(done)
+    })
+    .await;
+    match result {
+        Ok(Stepped::BadCode) => bad_code(&state, &session, request_id, raw_action.as_str()).await,
+        Ok(Stepped::Done(done)) => Ok(decided(&done.request_id, action.done())),
+        Err(AppError::Conflict(message)) | Err(AppError::BadRequest(message)) => {
+            problem(&state, &session, request_id, message).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// After an action: back to the request, which now shows it.
+fn decided(id: &RequestId, done: &str) -> HttpResponse {
     see_other(&format!("/staff/requests/{id}?done={done}"))
 }
 
-/// The loser of a race sees who decided first, and when.
-async fn already_decided(
+async fn bad_code(
     state: &AppState,
     session: &Session,
-    id: String,
-    first: AlreadyDecided,
+    id: RequestId,
+    action: &str,
 ) -> Result<HttpResponse, StaffError> {
-    let message = match (first.by, first.at) {
-        (Some(by), Some(at)) => format!(
-            "Nothing changed: this request was already {} by {} at {}.",
-            first.state.replace('_', " "),
-            by.trim_start_matches("staff:"),
-            format_utc(at)
-        ),
-        _ => format!(
-            "Nothing changed: this request is {} and can no longer be decided.",
-            first.state.replace('_', " ")
-        ),
-    };
-    render_detail_status(
+    let action = action.to_string();
+    render_detail(
+        state,
+        session,
+        id,
+        |ctx| {
+            ctx.insert("code_error", BAD_CODE);
+            ctx.insert("code_error_for", &action);
+            ctx.insert("problem", BAD_CODE);
+        },
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+async fn problem(
+    state: &AppState,
+    session: &Session,
+    id: RequestId,
+    message: String,
+) -> Result<HttpResponse, StaffError> {
+    render_detail(
         state,
         session,
         id,
@@ -247,6 +375,32 @@ async fn already_decided(
         StatusCode::CONFLICT,
     )
     .await
+}
+
+/// The loser of a race sees who decided first, and when.
+async fn already_decided(
+    state: &AppState,
+    session: &Session,
+    id: RequestId,
+    first: AlreadyDecided,
+) -> Result<HttpResponse, StaffError> {
+    let message = match (first.by, first.at) {
+        (Some(by), Some(at)) => format!(
+            "Nothing changed: this request was already {} by {} at {}.",
+            if first.state == State::Rejected {
+                "rejected"
+            } else {
+                "approved"
+            },
+            by.trim_start_matches("staff:"),
+            format_utc(at)
+        ),
+        _ => format!(
+            "Nothing changed: this request is {} and can no longer be decided.",
+            first.state.label()
+        ),
+    };
+    problem(state, session, id, message).await
 }
 
 fn login_error(e: LoginError) -> AppError {

@@ -77,6 +77,7 @@ fn options(lease_secs: i64) -> JobOptions {
             ..SenderOptions::default()
         },
         sweep_every: Duration::from_secs(3600),
+        ..JobOptions::default()
     }
 }
 

@@ -103,9 +103,11 @@ async fn instance(backend: Backend, grace: u32) -> (TestDb, Smtp, Seedport, Db, 
         &mut conn,
         &config,
         &tera,
-        &request_id,
-        "staff:t",
-        "10.0.0.1",
+        &seedport::lifecycle::RequestId::from_raw(request_id.clone()),
+        seedport::lifecycle::Who {
+            actor: "staff:t",
+            client_ip: "10.0.0.1",
+        },
         now,
     )
     .unwrap();

@@ -1,0 +1,38 @@
+-- The typed request lifecycle: one set of states for requests and packages, CHECK-constrained;
+-- the download email a package waits on; once-only alert markers; a finite life for every
+-- package; the saved PGP key remembers whose it is.
+-- SQLite cannot add a CHECK to an existing column, so each state column is rebuilt as a new
+-- column with the CHECK, filled, and renamed over the old one.
+
+UPDATE packages SET state = CASE
+    WHEN state = 'held' THEN 'pending_review'
+    WHEN state = 'released' AND downloads > 0 THEN 'downloaded'
+    WHEN state = 'released' THEN 'emailed'
+    WHEN state = 'destroy_pending' AND confirmed_at IS NOT NULL THEN 'confirmed'
+    WHEN state = 'destroy_pending' THEN 'expired'
+    ELSE state END;
+UPDATE packages SET expires_at = created_at + 14 * 86400 WHERE expires_at IS NULL;
+
+DROP INDEX requests_state;
+ALTER TABLE requests ADD COLUMN lifecycle_state TEXT NOT NULL DEFAULT 'pending_review'
+    CHECK (lifecycle_state IN ('pending_review', 'approved', 'emailed', 'downloaded', 'confirmed', 'rejected', 'cancelled', 'expired', 'locked', 'failed_delivery'));
+UPDATE requests SET lifecycle_state = state;
+ALTER TABLE requests DROP COLUMN state;
+ALTER TABLE requests RENAME COLUMN lifecycle_state TO state;
+CREATE INDEX requests_state ON requests(state, created_at);
+ALTER TABLE requests ADD COLUMN review_alerted_at BIGINT;
+
+DROP INDEX packages_state_expiry;
+ALTER TABLE packages ADD COLUMN lifecycle_state TEXT NOT NULL DEFAULT 'pending_review'
+    CHECK (lifecycle_state IN ('pending_review', 'approved', 'emailed', 'downloaded', 'confirmed', 'rejected', 'cancelled', 'expired', 'locked', 'failed_delivery'));
+UPDATE packages SET lifecycle_state = state;
+ALTER TABLE packages DROP COLUMN state;
+ALTER TABLE packages RENAME COLUMN lifecycle_state TO state;
+CREATE INDEX packages_state_expiry ON packages(state, expires_at);
+ALTER TABLE packages ADD COLUMN email_id TEXT;
+ALTER TABLE packages ADD COLUMN reuse_alerted_at BIGINT;
+
+ALTER TABLE customers ADD COLUMN saved_pgp_email TEXT;
+ALTER TABLE requests ADD COLUMN pgp_key TEXT;
+CREATE INDEX outbox_request ON outbox(request_id);
+ALTER TABLE outbox ADD COLUMN alerted_at BIGINT;
