@@ -65,10 +65,14 @@ async fn instance(backend: Backend, grace: u32) -> (TestDb, Smtp, Seedport, Db, 
             requests::client_ip.eq("127.0.0.1"),
             requests::state.eq("pending_review"),
             requests::format_id.eq("entra-csv"),
-            requests::format_summary.eq("Microsoft Entra ID OATH CSV"),
-            requests::bundling.eq("single"),
+            requests::format_summary.eq(
+                r#"{"format":"entra-csv","name":"Microsoft Entra ID (CSV)","custom_csv":null}"#,
+            ),
+            requests::bundling.eq("one"),
             requests::protection.eq("pgp"),
             requests::created_at.eq(now),
+            // Not announced to the team: this test counts the download email only.
+            requests::review_alerted_at.eq(now),
         ))
         .execute(&mut conn)
         .unwrap();
@@ -85,7 +89,7 @@ async fn instance(backend: Backend, grace: u32) -> (TestDb, Smtp, Seedport, Db, 
             packages::token_count.eq(25i64),
             packages::shipment_numbers.eq("SHP-50042-1"),
             packages::data_key_id.eq(&key.id),
-            packages::state.eq("held"),
+            packages::state.eq("pending_review"),
             packages::max_downloads.eq(0),
             packages::created_at.eq(now),
         ))
