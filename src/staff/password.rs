@@ -56,6 +56,26 @@ pub fn verify_dummy(password: &SecretString) -> bool {
     false
 }
 
+/// How many Argon2 checks run at once; the rest wait their turn without holding anything.
+pub const MAX_CONCURRENT_HASHES: usize = 2;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
+
+/// Checks `password` against `stored` (or the dummy when `None`) on the blocking pool, at most
+/// [`MAX_CONCURRENT_HASHES`] at a time, so a flood of sign-ins cannot take every core or any
+/// database connection. Call it with no connection held.
+pub async fn verify_bounded(password: SecretString, stored: Option<String>) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => verify(&password, &hash),
+        None => verify_dummy(&password),
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// A strong random password: 24 characters from an unambiguous alphabet (about 140 bits).
 pub fn generate() -> SecretString {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";

@@ -11,6 +11,7 @@ mod browser_wizard;
 mod delivery;
 mod formats;
 mod foundation;
+mod hardening;
 mod import;
 mod pack;
 mod packaging;

@@ -139,7 +139,7 @@ pub async fn approve(
     let result = state
         .db
         .run(move |conn| {
-            if !confirm_code(conn, &app.vault, &staff_id, code, now).map_err(login_error)? {
+            if !confirm_code(conn, &app.vault, &staff_id, code, &ip, now).map_err(login_error)? {
                 return Ok::<_, AppError>(None);
             }
             let outcome =
