@@ -165,28 +165,31 @@ pub fn begin(
         now,
     )? {
         // One audit row per IP and window, however long the flood.
-        if rate_limit::hit(
+        let first = rate_limit::hit(
             conn,
             &format!("staff-login-refused:ip:{client_ip}"),
             1,
             IP_WINDOW,
             now,
-        )? {
-            audit::record(
-                conn,
-                &Entry {
-                    actor: &actor_for(&email, false),
-                    action: "staff.sign_in_throttled",
-                    subject: "",
-                    client_ip,
-                    details: &format!(
-                        "more than {ATTEMPTS_PER_IP} sign-in attempts in {} minutes; \
+        )?;
+        if first {
+            write_tx(conn, |conn| {
+                audit::record(
+                    conn,
+                    &Entry {
+                        actor: &actor_for(&email, false),
+                        action: "staff.sign_in_throttled",
+                        subject: "",
+                        client_ip,
+                        details: &format!(
+                            "more than {ATTEMPTS_PER_IP} sign-in attempts in {} minutes; \
                          further attempts from this address are refused unchecked",
-                        IP_WINDOW / 60
-                    ),
-                },
-                now,
-            )?;
+                            IP_WINDOW / 60
+                        ),
+                    },
+                    now,
+                )
+            })?;
         }
         return Ok(Attempt {
             actor: actor_for(&email, false),
@@ -432,7 +435,7 @@ fn check_code(
 }
 
 /// Locks the account when [`MAX_FAILURES`] attempts are counted (one conditional UPDATE, so
-/// only one caller wins), ends its sessions and audits the lock.
+/// only one caller wins), ends its sessions and audits the lock. Call it inside a transaction.
 fn lock_if_due(
     conn: &mut DbConnection,
     actor: &str,
@@ -440,7 +443,7 @@ fn lock_if_due(
     client_ip: &str,
     now: i64,
 ) -> Result<bool, diesel::result::Error> {
-    write_tx(conn, |conn| {
+    {
         let locked = diesel::update(
             staff::table
                 .filter(staff::id.eq(id))
@@ -471,7 +474,7 @@ fn lock_if_due(
             )?;
         }
         Ok(locked)
-    })
+    }
 }
 
 /// Audits a failure (already counted by [`reserve`]) and locks the account when it was the
@@ -486,21 +489,23 @@ fn fail(
     now: i64,
 ) -> Result<(), diesel::result::Error> {
     let subject = id.map(|i| format!("staff:{i}")).unwrap_or_default();
-    audit::record(
-        conn,
-        &Entry {
-            actor,
-            action,
-            subject: &subject,
-            client_ip,
-            details: failure.as_str(),
-        },
-        now,
-    )?;
-    if let Some(id) = id {
-        lock_if_due(conn, actor, id, client_ip, now)?;
-    }
-    Ok(())
+    write_tx(conn, |conn| {
+        audit::record(
+            conn,
+            &Entry {
+                actor,
+                action,
+                subject: &subject,
+                client_ip,
+                details: failure.as_str(),
+            },
+            now,
+        )?;
+        if let Some(id) = id {
+            lock_if_due(conn, actor, id, client_ip, now)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
