@@ -5,7 +5,7 @@ use super::fields::Fields;
 use super::{render_status, see_other, Session};
 use crate::domain::{BusinessEmail, OrderNumber, ReferenceKind};
 use crate::request::draft::{self, NewDraft};
-use crate::request::{lookup, rate_limit};
+use crate::request::lookup;
 use crate::web::security::client_ip;
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
@@ -82,34 +82,17 @@ pub async fn lookup(
 
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let now = state.clock.now();
-    let (per_ip, per_ref) = (
-        state.config.lookups_per_ip_per_hour,
-        state.config.lookups_per_reference_per_hour,
-    );
+    let limits = lookup::Limits::from_config(&state.config);
     let session_hash = session.hash();
     let outcome = state
         .db
         .run(move |conn| -> Result<Outcome, AppError> {
-            let ip_ok = rate_limit::hit(
-                conn,
-                &rate_limit::ip_bucket(&ip),
-                per_ip,
-                rate_limit::HOUR,
-                now,
-            )?;
-            let ref_ok = rate_limit::hit(
-                conn,
-                &rate_limit::reference_bucket(kind.as_str(), number.as_str()),
-                per_ref,
-                rate_limit::HOUR,
-                now,
-            )?;
-            if !(ip_ok && ref_ok) {
-                return Ok(Outcome::Limited);
-            }
-            let Some(found) = lookup::find_order(conn, kind, &number, &email)? else {
-                return Ok(Outcome::NotFound);
-            };
+            let found =
+                match lookup::find_order_limited(conn, limits, kind, &number, &email, &ip, now)? {
+                    lookup::Limited::Found(found) => found,
+                    lookup::Limited::NotFound => return Ok(Outcome::NotFound),
+                    lookup::Limited::Refused(_) => return Ok(Outcome::Limited),
+                };
             draft::purge_expired(conn, now)?;
             let id = draft::create(
                 conn,
