@@ -32,7 +32,7 @@ pub async fn start_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let session = Session::of(&req);
+    let session = Session::of(&req, &state);
     let mut resp = state.render("start.html", start_context(&session))?;
     session.attach(&state, &mut resp);
     Ok(resp)
@@ -51,7 +51,7 @@ pub async fn lookup(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let started = Instant::now();
-    let session = Session::of(&req);
+    let session = Session::of(&req, &state);
     let form = Fields(form.into_inner());
     session.verify(form.get("csrf"))?;
 
@@ -83,7 +83,10 @@ pub async fn lookup(
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let now = state.clock.now();
     let limits = lookup::Limits::from_config(&state.config);
-    let session_hash = session.hash();
+    // A successful lookup moves the browser to a new session value (the old one, however it
+    // got there, is worth nothing); a failed one keeps the current session.
+    let rotated = Session::fresh(&state);
+    let session_hash = rotated.hash();
     let outcome = state
         .db
         .run(move |conn| -> Result<Outcome, AppError> {
@@ -109,7 +112,11 @@ pub async fn lookup(
         })
         .await?;
     match outcome {
-        Outcome::Found(id) => Ok(see_other(&format!("/request/{id}/shipments"))),
+        Outcome::Found(id) => {
+            let mut resp = see_other(&format!("/request/{id}/shipments"));
+            rotated.attach(&state, &mut resp);
+            Ok(resp)
+        }
         Outcome::Limited => render_status(
             &state,
             "customer/too_many.html",

@@ -48,7 +48,11 @@ fn render_form(
     *response.status_mut() = status;
     if fresh {
         response
-            .add_cookie(&session_cookie(COOKIE, cookie, &state.config))
+            .add_cookie(&session_cookie(
+                csrf::cookie_name(COOKIE, &state.config),
+                cookie,
+                &state.config,
+            ))
             .map_err(|e| StaffError::App(AppError::internal(e)))?;
     }
     Ok(response)
@@ -123,7 +127,7 @@ pub async fn submit(
     let mut response = see_other("/staff/requests");
     response
         .add_cookie(&session_cookie(
-            COOKIE,
+            csrf::cookie_name(COOKIE, &state.config),
             id.expose().to_string(),
             &state.config,
         ))
@@ -167,8 +171,9 @@ pub async fn logout(
         })
         .await?;
     let mut response = see_other("/staff/login");
-    let mut gone = Cookie::new(COOKIE, "");
+    let mut gone = Cookie::new(csrf::cookie_name(COOKIE, &state.config), "");
     gone.set_path("/");
+    gone.set_secure(!state.config.is_demo());
     gone.make_removal();
     response
         .add_cookie(&gone)
