@@ -55,6 +55,14 @@ pub fn open_database(config: &Config) -> anyhow::Result<Db> {
 pub fn build_state(config: Config, master: MasterKey, clock: Clock) -> anyhow::Result<AppState> {
     let db = open_database(&config)?;
     let vault = Vault::new(master);
+    {
+        let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if config.is_demo() {
+            db::marks::mark_demo(&mut conn, clock.now())?;
+        } else if db::marks::is_demo(&mut conn)? {
+            anyhow::bail!(db::marks::REFUSAL);
+        }
+    }
     if config.is_demo() {
         let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
         if crate::demo::seed_if_empty(&mut conn, &vault, clock.now())? {

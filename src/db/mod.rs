@@ -1,6 +1,7 @@
 //! Database access: one connection type over SQLite or PostgreSQL, a pool, migrations, and
 //! the bridge that runs blocking diesel work off the async threads.
 
+pub mod marks;
 pub mod schema;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

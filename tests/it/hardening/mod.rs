@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 mod customer_session;
+mod demo_database;
 mod lookup_limits;
 mod sign_in_limits;
 mod step_up;
