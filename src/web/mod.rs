@@ -86,6 +86,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
     // without the rest of the state.
     let tera = web::Data::new(state.tera.clone());
     let brand = web::Data::new(state.brand());
+    let production = !state.config.is_demo();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -93,7 +94,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(tera.clone())
             .app_data(brand.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
-            .wrap(security::headers())
+            .wrap(security::headers(production))
             .configure(routes)
             .default_service(web::to(|| async { AppError::NotFound.into_response() }))
     })

@@ -3,6 +3,7 @@
 
 mod customer_session;
 mod demo_database;
+mod headers;
 mod lookup_limits;
 mod sign_in_limits;
 mod step_up;
