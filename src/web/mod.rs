@@ -6,6 +6,7 @@ pub mod customer;
 pub mod error;
 pub mod links;
 pub mod mailbox;
+pub mod multipart;
 pub mod ops;
 pub mod security;
 pub mod staff;

@@ -9,7 +9,6 @@ mod fields;
 mod format;
 mod format_form;
 mod lookup;
-mod multipart;
 mod protection;
 mod review;
 mod shipments;

@@ -3,7 +3,6 @@
 mod audit;
 mod import;
 mod login;
-mod multipart;
 mod orders;
 mod requests;
 

@@ -3,8 +3,10 @@
 
 mod customer_session;
 mod demo_database;
+mod formula_guard;
 mod headers;
 mod lookup_limits;
+mod multipart;
 mod sign_in_limits;
 mod step_up;
 
@@ -62,7 +64,7 @@ impl Browser {
             .find_map(|c| c.strip_prefix(prefix.as_str()).map(String::from))
     }
 
-    fn with_ip(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub fn with_ip(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.forwarded_for {
             Some(ip) => r.header("x-forwarded-for", ip),
             None => r,
