@@ -256,11 +256,41 @@ impl Config {
                 self.public_base_url
             ));
         }
-        if !has_env_master_key && self.master_key_file.is_none() {
-            problems.push("no master key: set SEEDPORT_MASTER_KEY or master_key_file".into());
+        match &self.master_key_file {
+            None if !has_env_master_key => {
+                problems.push("no master key: set SEEDPORT_MASTER_KEY or master_key_file".into())
+            }
+            Some(key) if !has_env_master_key && is_inside(key, &self.data_dir) => {
+                problems.push(format!(
+                    "master_key_file {} is inside data_dir {}: one backup of the data folder \
+                     would hold both the sealed seeds and the key that opens them; keep the key \
+                     elsewhere (e.g. /etc/seedport/master.key, mode 0600) or use \
+                     SEEDPORT_MASTER_KEY",
+                    key.display(),
+                    self.data_dir.display()
+                ))
+            }
+            _ => {}
         }
         problems
     }
+}
+
+/// Whether `path` lies inside `dir` (after resolving `..`, symlinks where the files exist, and
+/// the working folder for relative paths).
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    let resolve = |p: &Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| {
+                let parent = p.parent().filter(|x| !x.as_os_str().is_empty());
+                match (parent.map(std::fs::canonicalize), p.file_name()) {
+                    (Some(Ok(parent)), Some(name)) => Ok(parent.join(name)),
+                    _ => std::path::absolute(p),
+                }
+            })
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    resolve(path).starts_with(resolve(dir))
 }
 
 fn merge(base: &mut toml::Table, overlay: toml::Table) {

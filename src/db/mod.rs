@@ -145,6 +145,7 @@ impl Db {
                     std::fs::create_dir_all(parent)?;
                 }
             }
+            owner_only(path)?;
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
@@ -192,6 +193,33 @@ impl Db {
             )))),
         }
     }
+}
+
+/// Makes the SQLite database (created empty if missing) and its WAL and SHM files readable by
+/// the owner only. SQLite creates the WAL and SHM with the database file's mode, so a 0600
+/// database keeps them 0600 too. In-memory databases are left alone.
+fn owner_only(path: &str) -> anyhow::Result<()> {
+    if path.is_empty() || path.starts_with(':') || path.starts_with("file:") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("cannot create the database file {path}: {e}"))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = format!("{path}{suffix}");
+            if std::path::Path::new(&file).exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| anyhow::anyhow!("cannot make {file} private (0600): {e}"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Applies pending migrations; returns how many ran. On PostgreSQL an advisory lock keeps two

@@ -3,6 +3,7 @@
 
 mod customer_session;
 mod demo_database;
+mod files;
 mod formula_guard;
 mod headers;
 mod lookup_limits;
