@@ -113,6 +113,8 @@ pub struct Config {
     pub serial_attempt_limit: u32,
     pub lookups_per_ip_per_hour: u32,
     pub lookups_per_reference_per_hour: u32,
+    /// Download-password attempts one client IP may make per hour, across all packages.
+    pub download_passwords_per_ip_per_hour: u32,
     pub db_pool_size: u32,
     pub workers: usize,
 }
@@ -139,6 +141,7 @@ impl Default for Config {
             serial_attempt_limit: 5,
             lookups_per_ip_per_hour: 30,
             lookups_per_reference_per_hour: 10,
+            download_passwords_per_ip_per_hour: 30,
             db_pool_size: 8,
             workers: 0,
         }
@@ -322,6 +325,7 @@ fn env_kind(key: &str) -> Option<Kind> {
         | "serial_attempt_limit"
         | "lookups_per_ip_per_hour"
         | "lookups_per_reference_per_hour"
+        | "download_passwords_per_ip_per_hour"
         | "db_pool_size"
         | "workers"
         | "smtp_port" => Kind::Integer,

@@ -103,3 +103,8 @@ pub fn pair_bucket(kind: &str, reference: &str, email: &str) -> String {
         email.to_ascii_lowercase()
     )
 }
+
+/// The bucket of one client IP's download-password attempts, across every package.
+pub fn download_password_bucket(ip: &str) -> String {
+    format!("download-password:ip:{ip}")
+}

@@ -3,6 +3,7 @@
 
 mod customer_session;
 mod demo_database;
+mod download_limit;
 mod files;
 mod formula_guard;
 mod headers;
