@@ -39,8 +39,14 @@ pub fn check_production(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the database and applies pending migrations.
+/// Opens the database and applies pending migrations. Production warns about a PostgreSQL
+/// connection that is neither verified TLS nor local.
 pub fn open_database(config: &Config) -> anyhow::Result<Db> {
+    if config.mode == Mode::Production {
+        if let Some(warning) = db::tls::postgres_tls_warning(&config.database_url) {
+            tracing::warn!("{warning}");
+        }
+    }
     let db = Db::connect(&config.database_url, config.db_pool_size)?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied =

@@ -3,6 +3,7 @@
 
 pub mod marks;
 pub mod schema;
+pub mod tls;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;

@@ -9,6 +9,7 @@ mod formula_guard;
 mod headers;
 mod lookup_limits;
 mod multipart;
+mod postgres_tls;
 mod sign_in_limits;
 mod step_up;
 
