@@ -4,7 +4,7 @@
 use crate::vault::SecretString;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rand::Rng;
+use rand::seq::SliceRandom;
 use std::sync::OnceLock;
 
 /// Shortest password the CLI accepts from a file.
@@ -82,7 +82,7 @@ pub fn generate() -> SecretString {
     let mut rng = rand::rngs::OsRng;
     let raw: String = (0..24)
         .map(|i| {
-            let c = ALPHABET[rng.gen_range(0..ALPHABET.len())] as char;
+            let c = char::from(*ALPHABET.choose(&mut rng).unwrap_or(&b'a'));
             if i > 0 && i % 6 == 0 {
                 format!("-{c}")
             } else {
