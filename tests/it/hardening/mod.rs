@@ -10,6 +10,7 @@ mod headers;
 mod lookup_limits;
 mod multipart;
 mod postgres_tls;
+mod secrets_in_logs;
 mod sign_in_limits;
 mod step_up;
 
