@@ -7,6 +7,7 @@ use crate::vault::{KeySource, MasterKey, Vault};
 use crate::web::{self, AppState};
 use anyhow::Context;
 use std::net::TcpListener;
+use std::time::Duration;
 
 /// Loads the master key as the mode allows: demo may create one, production never does.
 pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
@@ -47,7 +48,8 @@ pub fn open_database(config: &Config) -> anyhow::Result<Db> {
             tracing::warn!("{warning}");
         }
     }
-    let db = Db::connect(&config.database_url, config.db_pool_size)?;
+    let checkout = std::time::Duration::from_secs(config.db_checkout_timeout_seconds.into());
+    let db = Db::connect_with(&config.database_url, config.db_pool_size, checkout)?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied =
         db::migrate(&mut conn).with_context(|| format!("migrating {}", db.backend().describe()))?;
@@ -84,6 +86,7 @@ pub fn build_state(config: Config, master: MasterKey, clock: Clock) -> anyhow::R
         vault,
         tera,
         clock,
+        downloads: Default::default(),
     })
 }
 
@@ -104,10 +107,53 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             println!("{credentials}");
         }
     }
-    let _jobs = crate::jobs::start(
+    if let Some(bind) = &state.config.metrics_bind {
+        let metrics = TcpListener::bind(bind)
+            .with_context(|| format!("cannot listen for metrics on {bind}"))?;
+        tracing::info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        actix_web::rt::spawn(web::metrics::serve(state.db.clone(), metrics)?);
+    }
+    let jobs = crate::jobs::start(
         crate::jobs::JobDeps::from_state(&state),
-        crate::jobs::JobOptions::default(),
+        crate::jobs::JobOptions::from_config(&state.config),
     )?;
-    web::serve(state, listener)?.await?;
+    let grace = Duration::from_secs(state.config.shutdown_grace_seconds.into());
+    let downloads = state.downloads.clone();
+    let server = web::serve(state, listener)?;
+    let handle = server.handle();
+    let mut running = tokio::spawn(server);
+    tokio::select! {
+        signal = shutdown_signal() => {
+            let name = signal?;
+            tracing::info!(signal = name, in_flight_downloads = downloads.count(),
+                "stopping: no new connections; in-flight requests get {}s", grace.as_secs());
+        }
+        ended = &mut running => {
+            jobs.stop(grace).await;
+            return ended.map_err(|e| anyhow::anyhow!("server task: {e}"))?.map_err(Into::into);
+        }
+    }
+    // Stop accepting at once; workers finish their connections within the grace period.
+    let (_, ()) = tokio::join!(handle.stop(true), jobs.stop(grace));
+    let _ = running.await;
+    // Downloads cut short at the deadline give their allowance back before the process ends.
+    let settled = tokio::task::spawn_blocking(move || downloads.wait_idle(Duration::from_secs(10)))
+        .await
+        .unwrap_or(false);
+    if !settled {
+        tracing::warn!("some cut-short downloads could not be given back before exit");
+    }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves with the name of the first SIGTERM or SIGINT.
+async fn shutdown_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
 }

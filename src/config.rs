@@ -117,6 +117,19 @@ pub struct Config {
     pub download_passwords_per_ip_per_hour: u32,
     pub db_pool_size: u32,
     pub workers: usize,
+    /// How long a request waits for a database connection before it gets the 503 page.
+    pub db_checkout_timeout_seconds: u32,
+    /// After SIGTERM: how long in-flight requests (downloads) may take before the process exits.
+    pub shutdown_grace_seconds: u32,
+    /// How long a sender's claim on one email lasts unless renewed (renewed every third of it
+    /// while the relay is being talked to), so a crashed instance's email is taken over soon.
+    pub mail_lease_seconds: u32,
+    /// Delay before the first retry of a failed email; each further failure doubles it.
+    pub mail_retry_seconds: u32,
+    /// `text` or `json` log lines on stderr.
+    pub log_format: crate::telemetry::logging::LogFormat,
+    /// Where `GET /metrics` listens (Prometheus); off unless set, never the public `bind`.
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for Config {
@@ -144,6 +157,12 @@ impl Default for Config {
             download_passwords_per_ip_per_hour: 30,
             db_pool_size: 8,
             workers: 0,
+            db_checkout_timeout_seconds: 5,
+            shutdown_grace_seconds: 30,
+            mail_lease_seconds: 60,
+            mail_retry_seconds: 30,
+            log_format: crate::telemetry::logging::LogFormat::Text,
+            metrics_bind: None,
         }
     }
 }
@@ -216,8 +235,21 @@ impl Config {
                 "download_limit, wrong_password_limit and serial_attempt_limit must be at least 1"
             );
         }
+        if self.db_checkout_timeout_seconds == 0 || self.mail_lease_seconds < 3 {
+            bail!(
+                "db_checkout_timeout_seconds must be at least 1 and mail_lease_seconds at least 3"
+            );
+        }
         if self.link_expiry_days == 0 || self.link_expiry_days > 90 {
             bail!("link_expiry_days must be between 1 and 90");
+        }
+        if let Some(metrics) = &self.metrics_bind {
+            if metrics.parse::<std::net::SocketAddr>().is_err() {
+                bail!("metrics_bind must be an address and port such as 127.0.0.1:9100, not {metrics:?}");
+            }
+            if *metrics == self.bind {
+                bail!("metrics_bind must differ from bind: metrics are never served on the public address");
+            }
         }
         Ok(())
     }
@@ -318,7 +350,8 @@ fn env_kind(key: &str) -> Option<Kind> {
     Some(match key {
         "mode" | "database_url" | "bind" | "public_base_url" | "data_dir" | "master_key_file"
         | "vendor_name" | "logo_text" | "delivery_email" | "mail_from" | "alert_email"
-        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" => Kind::Text,
+        | "smtp_host" | "smtp_security" | "smtp_username" | "smtp_password" | "log_format"
+        | "metrics_bind" => Kind::Text,
         "link_expiry_days"
         | "download_limit"
         | "wrong_password_limit"
@@ -328,6 +361,10 @@ fn env_kind(key: &str) -> Option<Kind> {
         | "download_passwords_per_ip_per_hour"
         | "db_pool_size"
         | "workers"
+        | "db_checkout_timeout_seconds"
+        | "shutdown_grace_seconds"
+        | "mail_lease_seconds"
+        | "mail_retry_seconds"
         | "smtp_port" => Kind::Integer,
         "trusted_proxies" => Kind::List,
         _ => return None,

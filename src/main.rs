@@ -1,5 +1,5 @@
 //! The `seedport` command line: serve the portal, migrate, import factory files, assign tokens,
-//! rotate keys.
+//! rotate keys, check a deployment (`doctor`) and back up the database.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -47,6 +47,15 @@ enum Command {
     Assign(seedport::assign::AssignArgs),
     /// Build a delivery package from a factory file, exactly as the portal does.
     Pack(seedport::pack::cli::PackArgs),
+    /// Check the configuration, database, master key, SMTP and public URL; exits non-zero on
+    /// any problem, saying how to fix it.
+    Doctor,
+    /// A consistent online copy of the SQLite database (never includes the master key).
+    Backup {
+        /// The file to write; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Master key operations.
     Keys {
         #[command(subcommand)]
@@ -108,13 +117,6 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SEEDPORT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -126,7 +128,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    // The assignment tool works on the customer's own files and needs no configuration.
+    use seedport::telemetry::logging::{self, LogFormat};
+    // The assignment tool and `pack` work on files and need no configuration; they log in the
+    // format the environment asks for.
+    if matches!(cli.command, Some(Command::Assign(_) | Command::Pack(_))) {
+        let format = std::env::var("SEEDPORT_LOG_FORMAT")
+            .ok()
+            .and_then(|f| f.parse::<LogFormat>().ok())
+            .unwrap_or_default();
+        logging::init(format);
+    }
+    if let Some(Command::Doctor) = &cli.command {
+        return seedport::ops::doctor::run(cli.config.as_deref());
+    }
     if let Some(Command::Assign(args)) = &cli.command {
         seedport::assign::run(args)?;
         return Ok(ExitCode::SUCCESS);
@@ -136,6 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let config = Config::load(cli.config.as_deref())?;
+    logging::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             actix_web::rt::System::new().block_on(seedport::app::serve(config))?;
@@ -158,7 +173,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             action: KeysCommand::Rotate { new_key_file },
         } => rotate(&config, new_key_file),
-        Command::Assign(_) | Command::Pack(_) => Ok(ExitCode::SUCCESS),
+        Command::Backup { out } => {
+            let db = seedport::app::open_database(&config)?;
+            let mut conn = db.get()?;
+            let written = seedport::ops::backup::run(&mut conn, &out)?;
+            println!("{written}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Assign(_) | Command::Pack(_) | Command::Doctor => Ok(ExitCode::SUCCESS),
     }
 }
 

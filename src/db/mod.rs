@@ -129,6 +129,32 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
+/// True when a query failed because the database is away or busy (the connection dropped, the
+/// server is shutting down, SQLite's write lock outlasted `busy_timeout`), not because the
+/// query is wrong: the caller answers "try again" (503), never a 500.
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            [
+                "database is locked",
+                "database is busy",
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "connection refused",
+                "the database system is shutting down",
+                "the database system is starting up",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        _ => false,
+    }
+}
+
 /// The shared pool; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -136,9 +162,18 @@ pub struct Db {
     backend: Backend,
 }
 
+/// How long a caller waits for a pool connection before the database counts as unavailable
+/// (a clean 503), unless the configuration says otherwise.
+pub const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Db {
     /// Opens the pool; for SQLite the parent folder is created first.
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        Db::connect_with(url, pool_size, DEFAULT_CHECKOUT_TIMEOUT)
+    }
+
+    /// [`Db::connect`] with the time a checkout may wait for a free (or new) connection.
+    pub fn connect_with(url: &str, pool_size: u32, checkout: Duration) -> anyhow::Result<Db> {
         let backend = Backend::from_url(url);
         if let Backend::Sqlite { path } = &backend {
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -153,7 +188,7 @@ impl Db {
             // Connections open on demand: a pool that keeps one idle opens it in a background
             // thread, and a CLI command exiting while libpq is mid-connect crashed at exit.
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(checkout.max(Duration::from_millis(100)))
             .build(Manager {
                 backend: backend.clone(),
             })
@@ -163,6 +198,16 @@ impl Db {
 
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// Connections open and idle now, and the pool's size (for `/metrics`).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
     }
 
     /// A connection for blocking code (CLI commands, jobs already off the async threads).
@@ -223,6 +268,66 @@ fn owner_only(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One connection lent to several parts of one use case that run interleaved on one thread
+/// (the package writer stores chunks while the token reader pages through seeds), so the use
+/// case never takes a second connection from the pool while holding the first. Each part
+/// borrows it for one statement at a time; a nested borrow is a bug and fails instead of
+/// deadlocking.
+pub struct SharedConn<'c>(std::sync::Mutex<&'c mut DbConnection>);
+
+impl<'c> SharedConn<'c> {
+    pub fn new(conn: &'c mut DbConnection) -> SharedConn<'c> {
+        SharedConn(std::sync::Mutex::new(conn))
+    }
+
+    /// Runs `f` on the connection.
+    pub fn with<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let mut guard = self.0.try_lock().map_err(|_| {
+            E::from(diesel::result::Error::QueryBuilderError(
+                "the shared connection is already in use (nested use)".into(),
+            ))
+        })?;
+        f(&mut guard)
+    }
+
+    /// The connection back, once every borrower is gone.
+    pub fn into_inner(self) -> &'c mut DbConnection {
+        match self.0.into_inner() {
+            Ok(conn) => conn,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// Something that lends a connection for one statement at a time: a plain `&mut` connection,
+/// or a [`SharedConn`].
+pub trait UseConn {
+    fn use_conn<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>;
+}
+
+impl UseConn for &mut DbConnection {
+    fn use_conn<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        f(self)
+    }
+}
+
+impl UseConn for &SharedConn<'_> {
+    fn use_conn<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        self.with(f)
+    }
+}
+
 /// Applies pending migrations; returns how many ran. On PostgreSQL an advisory lock keeps two
 /// instances starting at once from migrating concurrently.
 pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
@@ -242,6 +347,15 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
         }
     };
     Ok(applied)
+}
+
+/// How many migrations are not applied yet (for `seedport doctor`; changes nothing).
+pub fn pending_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    };
+    pending.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Reverts every applied migration (tests and `seedport migrate --reset` only).
@@ -290,3 +404,28 @@ where
 
 /// Seconds since the Unix epoch, the unit of every timestamp column.
 pub type UnixTime = i64;
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+
+    fn db_error(kind: Kind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn transient_errors_are_told_from_wrong_queries() {
+        assert!(is_transient(&db_error(Kind::Unknown, "database is locked")));
+        assert!(is_transient(&db_error(Kind::ClosedConnection, "gone")));
+        assert!(is_transient(&db_error(
+            Kind::Unknown,
+            "terminating connection due to administrator command"
+        )));
+        assert!(!is_transient(&db_error(
+            Kind::UniqueViolation,
+            "duplicate key"
+        )));
+        assert!(!is_transient(&Error::NotFound));
+    }
+}

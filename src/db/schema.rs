@@ -190,6 +190,7 @@ diesel::table! {
         attempts -> Integer,
         next_attempt_at -> BigInt,
         claimed_until -> Nullable<BigInt>,
+        claimed_by -> Nullable<Text>,
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         sent_at -> Nullable<BigInt>,

@@ -172,6 +172,44 @@ pub fn consume_download(
     })
 }
 
+/// Gives back the download [`consume_download`] counted when its stream was cut short (client
+/// gone, shutdown past the grace period, a chunk that could not be read): one conditional
+/// UPDATE, audited. False when there was nothing to give back.
+pub fn give_back_download(
+    conn: &mut DbConnection,
+    package_id: &str,
+    sent: u64,
+    size: u64,
+    client_ip: &str,
+    now: i64,
+) -> Result<bool, DeliveryError> {
+    write_tx(conn, |conn| {
+        let changed = diesel::update(
+            packages::table
+                .filter(packages::id.eq(package_id))
+                .filter(packages::downloads.gt(0)),
+        )
+        .set(packages::downloads.eq(packages::downloads - 1))
+        .execute(conn)?;
+        if changed == 1 {
+            audit::record(
+                conn,
+                &Entry {
+                    actor: "system",
+                    action: "package.download_incomplete",
+                    subject: &format!("package:{package_id}"),
+                    client_ip,
+                    details: &format!(
+                        "download cut short after {sent} of {size} bytes; the download was given back"
+                    ),
+                },
+                now,
+            )?;
+        }
+        Ok(changed == 1)
+    })
+}
+
 /// After a wrong password: how many attempts remain, and whether this one locked the package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WrongPassword {

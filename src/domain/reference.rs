@@ -30,6 +30,25 @@ impl ReferenceKind {
         }
     }
 
+    /// The kind a number's shape names: the vendor writes invoice numbers as `INV-` and digits
+    /// and shipment numbers as `SHP-` and digits; anything else (a customer's own PO numbering)
+    /// says nothing.
+    pub fn guess(number: &str) -> Option<ReferenceKind> {
+        let upper = number.trim().to_ascii_uppercase();
+        let after = |prefix: &str| {
+            upper
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        };
+        if after("INV-") {
+            Some(ReferenceKind::Invoice)
+        } else if after("SHP-") {
+            Some(ReferenceKind::Shipment)
+        } else {
+            None
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ReferenceKind::Po => "purchase order number",
@@ -93,6 +112,25 @@ impl fmt::Display for OrderNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guesses_only_the_vendors_shapes() {
+        assert_eq!(
+            ReferenceKind::guess("INV-10042"),
+            Some(ReferenceKind::Invoice)
+        );
+        assert_eq!(
+            ReferenceKind::guess(" inv-7 "),
+            Some(ReferenceKind::Invoice)
+        );
+        assert_eq!(
+            ReferenceKind::guess("SHP-50042-1"),
+            Some(ReferenceKind::Shipment)
+        );
+        for other in ["PO-2026-0042", "4500012345", "INVOICE-1", "INV-", "SHP-A1"] {
+            assert_eq!(ReferenceKind::guess(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn parses_numbers() {

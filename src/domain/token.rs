@@ -106,6 +106,19 @@ impl Serial {
         Ok(Serial(s.to_string()))
     }
 
+    /// A serial as a person types it from a label: spaces anywhere are dropped first
+    /// (`1000 1010` is `10001010`); the rest is [`Serial::parse`].
+    pub fn parse_typed(raw: &str) -> Result<Serial, String> {
+        let joined: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        Serial::parse(&joined)
+    }
+
+    /// The form serials are compared in when a typed one does not match exactly: no dashes,
+    /// upper case (`1000-1010` and `10001010` are the same token).
+    pub fn compact(&self) -> String {
+        self.0.replace('-', "").to_ascii_uppercase()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -188,6 +201,20 @@ pub fn model_defaults(model: &str) -> Option<ModelDefaults> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_serials_drop_spaces_and_compare_without_dashes() {
+        assert_eq!(
+            Serial::parse_typed(" 1000 1010 ").unwrap().as_str(),
+            "10001010"
+        );
+        assert_eq!(
+            Serial::parse_typed("1000-1010").unwrap().compact(),
+            "10001010"
+        );
+        assert_eq!(Serial::parse_typed("ab-12").unwrap().compact(), "AB12");
+        assert!(Serial::parse_typed("1000_1010").is_err());
+    }
 
     #[test]
     fn serial_keeps_leading_zeros_and_rejects_junk() {

@@ -46,15 +46,63 @@ impl Default for JobOptions {
     }
 }
 
-/// The running jobs; dropping this stops them.
+impl JobOptions {
+    /// The defaults with the mail lease and retry delay from the configuration.
+    pub fn from_config(config: &Config) -> JobOptions {
+        JobOptions {
+            sender: SenderOptions::from_config(config),
+            ..JobOptions::default()
+        }
+    }
+}
+
+/// The running jobs; dropping this aborts them, [`Jobs::stop`] stops them cleanly.
 pub struct Jobs {
-    handles: Vec<JoinHandle<()>>,
+    sender: Option<JoinHandle<()>>,
+    sweeper: Option<JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    owner: String,
+    db: Db,
 }
 
 impl Drop for Jobs {
     fn drop(&mut self) {
-        for handle in &self.handles {
+        for handle in [&self.sender, &self.sweeper].into_iter().flatten() {
             handle.abort();
+        }
+    }
+}
+
+impl Jobs {
+    /// The id the sender claims emails under.
+    pub fn sender_owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Stops the jobs: the sender finishes the email it is sending (within `grace`; past it the
+    /// send is abandoned) and gives back its claim, so another instance sends it at once.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if let Some(sweeper) = self.sweeper.take() {
+            sweeper.abort();
+        }
+        if let Some(mut sender) = self.sender.take() {
+            if tokio::time::timeout(grace, &mut sender).await.is_err() {
+                tracing::warn!("the email sender did not finish within the grace period");
+                sender.abort();
+            }
+        }
+        let owner = self.owner.clone();
+        match self
+            .db
+            .run(move |conn| sender::release_claims(conn, &owner))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "gave back email claims on shutdown"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not give back email claims; they end with their lease")
+            }
         }
     }
 }
@@ -62,22 +110,51 @@ impl Drop for Jobs {
 /// Starts the sender and the sweeper on the current tokio runtime.
 pub fn start(deps: JobDeps, options: JobOptions) -> anyhow::Result<Jobs> {
     let mailer = Mailer::from_config(&deps.config)?;
-    let sender = tokio::spawn(run_sender(deps.clone(), mailer, options.sender));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = sender::Sender::new(stopped);
+    let owner = worker.owner.clone();
+    let db = deps.db.clone();
+    let sender = tokio::spawn(run_sender(deps.clone(), mailer, options.sender, worker));
     let sweeper = tokio::spawn(run_sweeper(deps, options.sweep_every));
     Ok(Jobs {
-        handles: vec![sender, sweeper],
+        sender: Some(sender),
+        sweeper: Some(sweeper),
+        stop,
+        owner,
+        db,
     })
 }
 
-/// Sends due emails forever; a pass that sent something is followed at once by the next.
-pub async fn run_sender(deps: JobDeps, mailer: Mailer, options: SenderOptions) {
+/// Sends due emails until stopped; a pass that sent something is followed at once by the
+/// next. A database that is away is retried every `poll`, so sending resumes by itself.
+pub async fn run_sender(
+    deps: JobDeps,
+    mailer: Mailer,
+    options: SenderOptions,
+    worker: sender::Sender,
+) {
+    let mut stop = worker.stop_signal();
     loop {
-        match sender::send_due(&deps.db, &mailer, &deps.config, &deps.clock, &options).await {
+        if worker.stopping() {
+            return;
+        }
+        let pass = sender::send_due(
+            &deps.db,
+            &mailer,
+            &deps.config,
+            &deps.clock,
+            &worker,
+            &options,
+        );
+        match pass.await {
             Ok(report) if report.sent > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "the email sender could not reach the database"),
         }
-        tokio::time::sleep(options.poll).await;
+        tokio::select! {
+            _ = tokio::time::sleep(options.poll) => {}
+            _ = stop.changed() => {}
+        }
     }
 }
 

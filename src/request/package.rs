@@ -5,7 +5,7 @@
 use super::submit::SubmitError;
 use super::tokens::{self, Placed, TokenReader};
 use crate::db::schema::packages;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, SharedConn};
 use crate::formats::{FormatOptions, SeedFormat};
 use crate::packaging::{build_package, PackageEntry, Protection, ReadmeInput, SafeFileName};
 use crate::storage::ChunkWriter;
@@ -13,33 +13,13 @@ use crate::vault::Vault;
 use diesel::prelude::*;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::io::{self, Write};
-use std::sync::Mutex;
+use std::io::Write;
 
 /// One package to build: its base name and its shipments (id, number).
 #[derive(Debug, Clone)]
 pub struct PackagePlan {
     pub name: String,
     pub shipments: Vec<(String, String)>,
-}
-
-/// `build_package` wants a `Send + Sync` sink; the chunk writer holds a connection, so it sits
-/// behind a mutex that is only ever taken by this one thread.
-struct Locked<W>(Mutex<W>);
-
-impl<W: Write> Write for Locked<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .get_mut()
-            .map_err(|_| io::Error::other("poisoned"))?
-            .write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0
-            .get_mut()
-            .map_err(|_| io::Error::other("poisoned"))?
-            .flush()
-    }
 }
 
 /// Files of a package: (group, part) → tokens, in first-seen order of groups.
@@ -68,11 +48,11 @@ fn files<'p>(
     out
 }
 
-/// Builds and stores one package; returns its id.
+/// Builds and stores one package on the caller's one connection (the token reader and the
+/// chunk writer take turns on it); returns its id.
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     conn: &mut DbConnection,
-    reader: &mut DbConnection,
     vault: &Vault,
     request_id: &str,
     plan: &PackagePlan,
@@ -110,7 +90,8 @@ pub fn build(
             packages::created_at.eq(now),
         ))
         .execute(conn)?;
-    let token_reader = RefCell::new(TokenReader::new(reader, vault));
+    let shared = SharedConn::new(conn);
+    let token_reader = RefCell::new(TokenReader::new(&shared, vault));
     let mut entries = Vec::new();
     for (group, part, list) in files(format, &placed) {
         let name = SafeFileName::parse(&format.file_name(&plan.name, group.as_deref(), part))
@@ -135,15 +116,12 @@ pub fn build(
     };
     let name = SafeFileName::parse(&plan.name).map_err(anyhow::Error::from)?;
     let at = time::OffsetDateTime::from_unix_timestamp(now).map_err(anyhow::Error::from)?;
-    let mut sink = Locked(Mutex::new(ChunkWriter::new(conn, key, &package_id)));
+    let mut sink = ChunkWriter::shared(&shared, key, &package_id);
     let summary = build_package(&mut sink, &name, entries, protection, &readme, at)
         .map_err(anyhow::Error::from)?;
-    let written = sink
-        .0
-        .into_inner()
-        .map_err(|_| anyhow::anyhow!("package writer poisoned"))?
-        .finish()
-        .map_err(anyhow::Error::from)?;
+    let written = sink.finish().map_err(anyhow::Error::from)?;
+    drop(token_reader);
+    let conn = shared.into_inner();
     if written != summary.size {
         return Err(anyhow::anyhow!("package size mismatch: {written} != {}", summary.size).into());
     }

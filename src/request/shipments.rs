@@ -11,6 +11,15 @@ use diesel::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+diesel::define_sql_function!(fn upper(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::define_sql_function!(
+    fn replace(
+        x: diesel::sql_types::Text,
+        from: diesel::sql_types::Text,
+        to: diesel::sql_types::Text,
+    ) -> diesel::sql_types::Text
+);
+
 /// One shipment of the looked-up order.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShipmentView {
@@ -116,7 +125,11 @@ pub fn verify(
         }
         let matches: i64 = tokens::table
             .filter(tokens::shipment_id.eq(shipment_id))
-            .filter(tokens::serial.eq(serial.as_str()))
+            .filter(
+                tokens::serial
+                    .eq(serial.as_str())
+                    .or(upper(replace(tokens::serial, "-", "")).eq(serial.compact())),
+            )
             .count()
             .get_result(conn)?;
         if matches > 0 {

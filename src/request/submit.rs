@@ -6,7 +6,7 @@ use super::draft::{self, Bundling, Draft, DraftSecrets, ProtectionKind};
 use super::package::{self, PackagePlan};
 use crate::audit;
 use crate::db::schema::{customers, drafts, request_shipments, requests};
-use crate::db::{write_tx, Db, DbConnection};
+use crate::db::{write_tx, DbConnection};
 use crate::formats::FormatOptions;
 use crate::mail::outbox::{enqueue, OutgoingEmail};
 use crate::packaging::{PgpRecipient, Protection, ZipPassword};
@@ -43,6 +43,9 @@ pub struct Submitted {
 /// Everything submit needs besides the draft.
 pub struct SubmitParams {
     pub reference: String,
+    /// The Argon2id hash of the download password, made beforehand by [`prepare`] with no
+    /// database connection held (the hashing is slow on purpose).
+    pub prepared: Prepared,
     pub email: OutgoingEmail,
     pub max_downloads: u32,
     pub now: i64,
@@ -58,17 +61,51 @@ pub fn new_reference() -> String {
     format!("SP-{a}-{b}")
 }
 
-/// Builds the packages and records the request. `reader` is a second connection the token
-/// pages are read from while the transaction's connection streams package chunks.
+/// What submit needs that is slow to make: the download password's Argon2id hash, computed
+/// from the draft's sealed secrets before the transaction, on no connection.
+pub struct Prepared {
+    secrets: DraftSecrets,
+    password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prepared([redacted])")
+    }
+}
+
+/// Opens the draft's sealed secrets (one short read).
+pub fn open_secrets(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    draft: &Draft,
+) -> Result<DraftSecrets, SubmitError> {
+    draft::open_secrets(conn, vault, draft).map_err(|e| SubmitError::Internal(e.into()))
+}
+
+/// Hashes the download password, if the draft chose one. Run it on a blocking thread with no
+/// database connection held.
+pub fn prepare(draft: &Draft, secrets: DraftSecrets) -> Result<Prepared, SubmitError> {
+    let wants_password = draft.choices.protection.is_some_and(|k| k.has_password());
+    let password_hash = match secrets.zip_password() {
+        Some(pw) if wants_password => Some(hash_password(pw.expose())?),
+        _ => None,
+    };
+    Ok(Prepared {
+        secrets,
+        password_hash,
+    })
+}
+
+/// Builds the packages and records the request, on one connection in one transaction (the
+/// token pages are read on the same connection the package chunks are written to).
 pub fn submit(
     conn: &mut DbConnection,
-    db: &Db,
     vault: &Vault,
     draft: &Draft,
     params: SubmitParams,
 ) -> Result<Submitted, SubmitError> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut reader = db.get().map_err(|e| SubmitError::Internal(e.into()))?;
     write_tx(conn, |conn| {
         let claimed = diesel::update(
             drafts::table
@@ -83,9 +120,9 @@ pub fn submit(
         if claimed == 0 {
             return Err(SubmitError::AlreadySubmitted);
         }
-        let secrets = draft::open_secrets(conn, vault, draft).map_err(anyhow::Error::from)?;
-        let (protection, kind) = protection(draft, &secrets, params.now)?;
-        let options = format_options(draft, &secrets)?;
+        let secrets = &params.prepared.secrets;
+        let (protection, kind) = protection(draft, secrets, params.now)?;
+        let options = format_options(draft, secrets)?;
         let format_id = draft
             .choices
             .format
@@ -94,11 +131,10 @@ pub fn submit(
         format
             .check_options(&options)
             .map_err(|e| SubmitError::Invalid(e.to_string()))?;
-        insert_request(conn, draft, &request_id, &params, kind, &secrets)?;
+        insert_request(conn, draft, &request_id, &params, kind)?;
         for plan in plans(draft, &params.reference) {
             package::build(
                 conn,
-                &mut reader,
                 vault,
                 &request_id,
                 &plan,
@@ -221,12 +257,11 @@ fn insert_request(
     request_id: &str,
     params: &SubmitParams,
     kind: ProtectionKind,
-    secrets: &DraftSecrets,
 ) -> Result<(), SubmitError> {
-    let password_hash = match secrets.zip_password() {
-        Some(pw) if kind.has_password() => Some(hash_password(pw.expose())?),
-        _ => None,
-    };
+    let password_hash = params.prepared.password_hash.clone();
+    if kind.has_password() && password_hash.is_none() {
+        return Err(SubmitError::Invalid("enter the file password again".into()));
+    }
     let pgp = draft.choices.pgp.as_ref().filter(|_| kind.has_pgp());
     diesel::insert_into(requests::table)
         .values((

@@ -2,7 +2,7 @@
 //! decrypted tokens a page at a time for the package writers.
 
 use crate::db::schema::{orders, shipments, tokens};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, UseConn};
 use crate::domain::{HashAlg, OtpKind, Serial, Token, TokenContext};
 use crate::formats::TokenShape;
 use crate::vault::{token_aad, DataKey, Vault};
@@ -87,16 +87,17 @@ pub fn placed(conn: &mut DbConnection, shipment_id: &str) -> anyhow::Result<Vec<
 }
 
 /// Decrypts tokens by id, a page at a time, with each shipment's data key and order context.
-pub struct TokenReader<'c> {
-    conn: &'c mut DbConnection,
-    vault: &'c Vault,
+/// It borrows its connection one query at a time, so the package writer can share it.
+pub struct TokenReader<'v, C = &'v mut DbConnection> {
+    conn: C,
+    vault: &'v Vault,
     keys: HashMap<String, (DataKey, TokenContext)>,
 }
 
 type SecretRow = (String, String, String, Vec<u8>);
 
-impl<'c> TokenReader<'c> {
-    pub fn new(conn: &'c mut DbConnection, vault: &'c Vault) -> TokenReader<'c> {
+impl<'v, C: UseConn> TokenReader<'v, C> {
+    pub fn new(conn: C, vault: &'v Vault) -> TokenReader<'v, C> {
         TokenReader {
             conn,
             vault,
@@ -108,17 +109,21 @@ impl<'c> TokenReader<'c> {
         if let Some(k) = self.keys.get(shipment_id) {
             return Ok(k.clone());
         }
-        let (key_id, number, po, invoice): (String, String, String, String) = shipments::table
-            .inner_join(orders::table)
-            .filter(shipments::id.eq(shipment_id))
-            .select((
-                shipments::data_key_id,
-                shipments::shipment_number,
-                orders::po_number,
-                orders::invoice_number,
-            ))
-            .first(self.conn)?;
-        let key = self.vault.data_key(self.conn, &key_id)?;
+        let vault = self.vault;
+        let (key, number, po, invoice) = self.conn.use_conn(|conn| {
+            let (key_id, number, po, invoice): (String, String, String, String) = shipments::table
+                .inner_join(orders::table)
+                .filter(shipments::id.eq(shipment_id))
+                .select((
+                    shipments::data_key_id,
+                    shipments::shipment_number,
+                    orders::po_number,
+                    orders::invoice_number,
+                ))
+                .first(conn)?;
+            let key = vault.data_key(conn, &key_id)?;
+            Ok::<_, anyhow::Error>((key, number, po, invoice))
+        })?;
         let ctx = TokenContext {
             po_number: po,
             invoice_number: invoice,
@@ -138,15 +143,17 @@ impl<'c> TokenReader<'c> {
     ) -> anyhow::Result<()> {
         for page in placed.chunks(PAGE as usize) {
             let ids: Vec<&str> = page.iter().map(|p| p.id.as_str()).collect();
-            let rows: Vec<SecretRow> = tokens::table
-                .filter(tokens::id.eq_any(&ids))
-                .select((
-                    tokens::id,
-                    tokens::shipment_id,
-                    tokens::serial,
-                    tokens::secret_ct,
-                ))
-                .load(self.conn)?;
+            let rows: Vec<SecretRow> = self.conn.use_conn(|conn| {
+                tokens::table
+                    .filter(tokens::id.eq_any(&ids))
+                    .select((
+                        tokens::id,
+                        tokens::shipment_id,
+                        tokens::serial,
+                        tokens::secret_ct,
+                    ))
+                    .load(conn)
+            })?;
             let mut by_id: HashMap<String, SecretRow> =
                 rows.into_iter().map(|r| (r.0.clone(), r)).collect();
             for p in page {

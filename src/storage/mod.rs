@@ -2,7 +2,7 @@
 //! and read one chunk at a time so neither side ever holds a whole package.
 
 use crate::db::schema::{package_chunks, packages};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, SharedConn, UseConn};
 use crate::vault::{DataKey, OpenError, SecretBytes, Vault};
 use diesel::prelude::*;
 use std::io::{self, Write};
@@ -28,8 +28,8 @@ pub fn chunk_count(size: u64) -> i32 {
 /// Streams bytes into `package_chunks`. Call [`ChunkWriter::finish`] to store the last chunk;
 /// dropping it without `finish` leaves the partial rows to the surrounding transaction's
 /// rollback.
-pub struct ChunkWriter<'c> {
-    conn: &'c mut DbConnection,
+pub struct ChunkWriter<C> {
+    conn: C,
     key: DataKey,
     package_id: String,
     buffer: Vec<u8>,
@@ -37,8 +37,21 @@ pub struct ChunkWriter<'c> {
     written: u64,
 }
 
-impl<'c> ChunkWriter<'c> {
-    pub fn new(conn: &'c mut DbConnection, key: DataKey, package_id: &str) -> ChunkWriter<'c> {
+impl<'c> ChunkWriter<&'c mut DbConnection> {
+    pub fn new(conn: &'c mut DbConnection, key: DataKey, package_id: &str) -> Self {
+        ChunkWriter::on(conn, key, package_id)
+    }
+}
+
+impl<'s, 'c> ChunkWriter<&'s SharedConn<'c>> {
+    /// A writer on a connection the caller also reads from (one connection per use case).
+    pub fn shared(conn: &'s SharedConn<'c>, key: DataKey, package_id: &str) -> Self {
+        ChunkWriter::on(conn, key, package_id)
+    }
+}
+
+impl<C: UseConn> ChunkWriter<C> {
+    fn on(conn: C, key: DataKey, package_id: &str) -> Self {
         ChunkWriter {
             conn,
             key,
@@ -54,13 +67,17 @@ impl<'c> ChunkWriter<'c> {
             &self.buffer,
             &chunk_aad(&self.package_id, self.next_seq, last),
         );
-        diesel::insert_into(package_chunks::table)
-            .values((
-                package_chunks::package_id.eq(&self.package_id),
-                package_chunks::seq.eq(self.next_seq),
-                package_chunks::data.eq(sealed),
-            ))
-            .execute(self.conn)
+        let (package_id, seq) = (&self.package_id, self.next_seq);
+        self.conn
+            .use_conn(|conn| {
+                diesel::insert_into(package_chunks::table)
+                    .values((
+                        package_chunks::package_id.eq(package_id),
+                        package_chunks::seq.eq(seq),
+                        package_chunks::data.eq(sealed),
+                    ))
+                    .execute(conn)
+            })
             .map_err(io::Error::other)?;
         zeroize::Zeroize::zeroize(&mut self.buffer);
         self.buffer.clear();
@@ -75,7 +92,7 @@ impl<'c> ChunkWriter<'c> {
     }
 }
 
-impl Write for ChunkWriter<'_> {
+impl<C: UseConn> Write for ChunkWriter<C> {
     fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
         let total = data.len();
         while !data.is_empty() {

@@ -38,3 +38,8 @@ pub async fn static_file(path: web::Path<String>) -> HttpResponse {
             .body("not found"),
     }
 }
+
+/// `GET /favicon.ico`: browsers ask for it whatever the page says; answer with the SVG icon.
+pub async fn favicon() -> HttpResponse {
+    static_file(web::Path::from("favicon.svg".to_string())).await
+}

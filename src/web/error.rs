@@ -35,6 +35,10 @@ impl From<DbError> for AppError {
                 AppError::Unavailable
             }
             DbError::Query(diesel::result::Error::NotFound) => AppError::NotFound,
+            DbError::Query(q) if crate::db::is_transient(&q) => {
+                tracing::warn!(error = %q, "database busy or away");
+                AppError::Unavailable
+            }
             DbError::Query(q) => AppError::Internal(q.into()),
         }
     }
@@ -75,8 +79,10 @@ impl ResponseError for AppError {
         let body = format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title}</title><link rel=\"stylesheet\" href=\"/static/css/site.css\"></head>\
-             <body><main id=\"main\" class=\"wrap\"><div class=\"card\"><h1>{title}</h1>\
+             <title>{title}</title><link rel=\"stylesheet\" href=\"/static/css/site.css\">\
+             <link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\"></head>\
+             <body><header class=\"site\"><div class=\"wrap\"><a class=\"logo\" href=\"/\">\
+             Token seed delivery</a></div></header><main id=\"main\" class=\"wrap\"><div class=\"card\"><h1>{title}</h1>\
              <p role=\"alert\">{message}</p><p><a href=\"/\">Back to the start page</a></p></div></main></body></html>"
         );
         HttpResponse::build(status)

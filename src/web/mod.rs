@@ -1,11 +1,15 @@
 //! The HTTP side: application state, routes, middleware and the server.
 
+pub mod access;
 pub mod assets;
 pub mod csrf;
 pub mod customer;
 pub mod error;
+pub mod guides;
+pub mod head;
 pub mod links;
 pub mod mailbox;
+pub mod metrics;
 pub mod multipart;
 pub mod ops;
 pub mod security;
@@ -27,6 +31,8 @@ pub struct AppState {
     pub vault: Vault,
     pub tera: tera::Tera,
     pub clock: Clock,
+    /// Downloads streaming now; shutdown waits for them (and for any give-back) to end.
+    pub downloads: links::counted::InFlight,
 }
 
 /// Vendor name, logo text and contact address, as every page shows them.
@@ -69,6 +75,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/static/{path:.*}", web::get().to(assets::static_file))
+        .route("/favicon.ico", web::get().to(assets::favicon))
+        .configure(guides::routes)
         .configure(crate::assign::configure)
         .configure(staff::configure)
         .configure(links::routes)
@@ -85,6 +93,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
     };
     // The assignment tool's page takes the engine and brand directly, so it can be mounted
     // without the rest of the state.
+    let grace = u64::from(state.config.shutdown_grace_seconds);
     let tera = web::Data::new(state.tera.clone());
     let brand = web::Data::new(state.brand());
     let production = !state.config.is_demo();
@@ -96,17 +105,29 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(brand.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
             .wrap(security::headers(production))
+            .wrap(actix_web::middleware::from_fn(head::as_get))
+            // Outermost, so the access line and metrics see every request as it came in.
+            .wrap(actix_web::middleware::from_fn(access::log_and_measure))
             .configure(routes)
-            .default_service(web::to(|| async { AppError::NotFound.into_response() }))
+            .default_service(web::to(not_found))
     })
     .workers(workers)
+    // `app::serve` handles SIGTERM and SIGINT itself: stop accepting, let in-flight requests
+    // finish within the grace period, stop the jobs, then exit.
+    .disable_signals()
+    .shutdown_timeout(grace)
     .listen(listener)?
     .run();
     Ok(server)
 }
 
-impl AppError {
-    fn into_response(self) -> HttpResponse {
-        actix_web::ResponseError::error_response(&self)
+/// Any address no route claims: the branded "not found" page.
+async fn not_found(state: web::Data<AppState>) -> HttpResponse {
+    match state.render("not_found.html", tera::Context::new()) {
+        Ok(mut resp) => {
+            *resp.status_mut() = actix_web::http::StatusCode::NOT_FOUND;
+            resp
+        }
+        Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }

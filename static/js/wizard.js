@@ -5,6 +5,16 @@
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 
+  // Start page: a number whose shape names its kind (INV-…, SHP-…) selects that kind.
+  var reference = document.getElementById("reference");
+  if (reference && document.getElementById("kind-po")) {
+    reference.addEventListener("input", function () {
+      var v = reference.value.trim().toUpperCase();
+      var kind = /^INV-[0-9]/.test(v) ? "invoice" : /^SHP-[0-9]/.test(v) ? "shipment" : null;
+      if (kind) { document.getElementById("kind-" + kind).checked = true; }
+    });
+  }
+
   // Reveal controls that only work with JavaScript.
   document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
 
@@ -48,19 +58,4 @@
   }
   formats.forEach(function (r) { r.addEventListener("change", syncFormat); });
   if (formats.length) { syncFormat(); }
-
-  // Custom CSV: enable only the input a row's "value from" uses.
-  function syncRow(select) {
-    var row = select.closest("tr");
-    if (!row) { return; }
-    var fixed = select.value === "fixed";
-    var prop = row.querySelector('select[name$="-property"]');
-    var text = row.querySelector('input[name$="-fixed"]');
-    if (prop) { prop.disabled = fixed; }
-    if (text) { text.disabled = !fixed; }
-  }
-  document.querySelectorAll('#custom-columns select[name$="-source"]').forEach(function (select) {
-    select.addEventListener("change", function () { syncRow(select); });
-    syncRow(select);
-  });
 })();

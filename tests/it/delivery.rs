@@ -14,96 +14,15 @@ use seedport::jobs::{self, JobDeps, JobOptions, Jobs};
 use seedport::mail::sender::SenderOptions;
 use seedport::storage::ChunkWriter;
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
+use support::smtp::{free_port, Smtp};
 use support::tools::{self, Tool};
 use support::{backends, spawn_app_with, Backend, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
 const SCANNER: &str = "Mozilla/5.0 (compatible; SafeLinks scanner; +https://example.invalid)";
-
-// ---------------------------------------------------------------------------------------------
-// A real SMTP server on loopback.
-
-struct Smtp {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-#[derive(serde::Deserialize, Debug, Clone)]
-struct Received {
-    rcpt_tos: Vec<String>,
-    subject: String,
-    message_id: String,
-    reply_to: String,
-    text: String,
-    html: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Smtp {
-    fn start(port: u16) -> Smtp {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/smtp.py");
-        let mut child = tools::command(Tool::Python)
-            .arg(script)
-            .arg(port.to_string())
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 with aiosmtpd");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        Smtp { child, port, dir }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
-
-    /// Waits until at least `n` messages arrived; returns them all.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let got = self.received();
-            if got.len() >= n || Instant::now() > deadline {
-                assert!(got.len() >= n, "expected {n} emails, got {}", got.len());
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // App, jobs and test data.
@@ -467,7 +386,7 @@ async fn approve_email_download_and_confirm_end_to_end() {
             .await
             .unwrap();
         assert_eq!(wrong.status(), 403);
-        assert!(wrong.text().await.unwrap().contains("4 attempt(s) left"));
+        assert!(wrong.text().await.unwrap().contains("4 attempts left"));
 
         let file = app
             .client

@@ -31,6 +31,16 @@ async fn failed_lookups_all_look_the_same() {
                 t.elapsed() >= Duration::from_millis(300),
                 "{backend:?}: answered too fast"
             );
+            // The page keeps what was typed (issue 13); apart from that echo, one answer.
+            assert!(
+                body.contains(&format!("value=\"{reference}\"")),
+                "{backend:?}"
+            );
+            assert!(body.contains(&format!("value=\"{email}\"")), "{backend:?}");
+            let body = body
+                .replace(&format!("value=\"{reference}\""), "value=\"REF\"")
+                .replace(&format!("value=\"{email}\""), "value=\"EMAIL\"")
+                .replace(" checked", "");
             answers.push((status, body));
         }
         for a in &answers {
@@ -39,7 +49,6 @@ async fn failed_lookups_all_look_the_same() {
         }
         assert!(answers[0].1.contains("could not find an order"));
         assert!(answers[0].1.contains("delivery@deepnetsecurity.com"));
-        assert!(!answers[0].1.contains("value=\"PO-"));
 
         // Case-insensitive email, registered domain, and every reference kind work.
         for (kind, reference, email) in [

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PgpKeyError {
     #[error(
-        "This is not an OpenPGP public key. Export it with `gpg --export --armor YOUR-KEY-ID` \
+        "This is not an OpenPGP public key. Export it with the command gpg --export --armor YOUR-KEY-ID \
          (or your tool's \"export public key\") and paste or upload the result"
     )]
     NotAKey,
@@ -26,7 +26,7 @@ pub enum PgpKeyError {
     #[error(
         "This is a PRIVATE (secret) key, which must never leave your hands. We did not keep it, \
          but it has now been sent over the network: consider it exposed, revoke it, create a new \
-         key pair, and send only the public key (`gpg --export --armor YOUR-KEY-ID`)"
+         key pair, and send only the public key (gpg --export --armor YOUR-KEY-ID)"
     )]
     SecretKey,
     #[error("This key has been revoked by its owner; send a current public key")]

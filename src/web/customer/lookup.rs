@@ -80,6 +80,9 @@ pub async fn lookup(
         }
     };
 
+    // A number whose shape names its kind (INV-…, SHP-…) is looked up as that kind, whatever
+    // was chosen: an invoice number typed with "PO" selected finds its order.
+    let kind = ReferenceKind::guess(number.as_str()).unwrap_or(kind);
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let now = state.clock.now();
     let limits = lookup::Limits::from_config(&state.config);
@@ -87,6 +90,7 @@ pub async fn lookup(
     // got there, is worth nothing); a failed one keeps the current session.
     let rotated = Session::fresh(&state);
     let session_hash = rotated.hash();
+    let typed = (number.as_str().to_string(), email.as_str().to_string());
     let outcome = state
         .db
         .run(move |conn| -> Result<Outcome, AppError> {
@@ -127,7 +131,11 @@ pub async fn lookup(
             if let Some(left) = FAILURE_FLOOR.checked_sub(started.elapsed()) {
                 tokio::time::sleep(left).await;
             }
+            // Keep what was typed, so one wrong character is one fix, not three fields again.
             let mut ctx = start_context(&session);
+            ctx.insert("kind", kind.as_str());
+            ctx.insert("reference", &typed.0);
+            ctx.insert("email", &typed.1);
             ctx.insert("not_found", &true);
             render_status(&state, "start.html", ctx, StatusCode::NOT_FOUND)
         }

@@ -111,19 +111,39 @@ pub async fn submit(
     let (po, invoice) = order_numbers(&state, &draft.order_id).await?;
     let reference = submit::new_reference();
     let email = received_email(&state, &draft, &reference, &po, &invoice)?;
-    let params = SubmitParams {
-        reference,
-        email,
-        max_downloads: state.config.download_limit,
-        now: state.clock.now(),
-    };
-    let db = state.db.clone();
-    let vault = state.vault.clone();
-    let d = draft.clone();
-    let outcome = state
+    // Three steps, one connection at a time: read the sealed secrets, hash the download
+    // password with no connection held, then build and record everything in one transaction.
+    let (vault, d) = (state.vault.clone(), draft.clone());
+    let secrets = state
         .db
-        .run(move |conn| Ok::<_, AppError>(submit::submit(conn, &db, &vault, &d, params)))
+        .run(move |conn| Ok::<_, AppError>(submit::open_secrets(conn, &vault, &d)))
         .await?;
+    let prepared = match secrets {
+        Ok(secrets) => {
+            let d = draft.clone();
+            web::block(move || submit::prepare(&d, secrets))
+                .await
+                .map_err(AppError::internal)?
+        }
+        Err(e) => Err(e),
+    };
+    let (vault, d, now) = (state.vault.clone(), draft.clone(), state.clock.now());
+    let outcome = match prepared {
+        Ok(prepared) => {
+            let params = SubmitParams {
+                reference,
+                prepared,
+                email,
+                max_downloads: state.config.download_limit,
+                now,
+            };
+            state
+                .db
+                .run(move |conn| Ok::<_, AppError>(submit::submit(conn, &vault, &d, params)))
+                .await?
+        }
+        Err(e) => Err(e),
+    };
     match outcome {
         Ok(_) | Err(SubmitError::AlreadySubmitted) => {
             Ok(see_other(&step_url(&draft.id, Step::Submitted)))
@@ -137,6 +157,14 @@ pub async fn submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
+        }
+        // A database that was busy or went away mid-submit rolled everything back: "try again".
+        Err(SubmitError::Internal(e))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(crate::db::is_transient) =>
+        {
+            tracing::warn!(error = %format!("{e:#}"), "submit hit a busy or missing database");
+            Err(AppError::Unavailable)
         }
         Err(SubmitError::Internal(e)) => Err(AppError::Internal(e)),
     }

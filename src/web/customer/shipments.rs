@@ -191,7 +191,7 @@ async fn check(
     if shipment.locked {
         return Ok(Err((locked, true)));
     }
-    let serial = match Serial::parse(typed) {
+    let serial = match Serial::parse_typed(typed) {
         Ok(s) => s,
         Err(_) if typed.is_empty() => {
             return Ok(Err((

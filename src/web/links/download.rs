@@ -1,6 +1,7 @@
 //! `GET /d/{token}` shows the file and (when protected) a password field; `POST /d/{token}`
 //! checks the password, consumes one download and streams the file chunk by chunk.
 
+use super::counted::{CountedBody, Spend};
 use super::{check_csrf, csrf_for, gone_page, render_page};
 use crate::clock::format_utc;
 use crate::db::DbError;
@@ -65,6 +66,8 @@ fn download_page(
     context.insert("needs_password", &found.request.password_hash.is_some());
     context.insert("reference", &found.request.reference);
     context.insert("entra", &found.request.format_id.starts_with("entra"));
+    context.insert("format_id", &found.request.format_id);
+    context.insert("protection", &found.request.protection);
     context.insert("csrf", &csrf);
     context.insert("error", &error);
     render_page(state, "links/download.html", context, status, cookie)
@@ -172,8 +175,11 @@ pub async fn download(
                     return gone_page(&state, links::Gone::Locked);
                 }
                 let message = format!(
-                    "That password is not right. {} attempt(s) left before the download is locked.",
-                    wrong.remaining
+                    "That password is not right. {} left before the download is locked.",
+                    match wrong.remaining {
+                        1 => "1 attempt".to_string(),
+                        n => format!("{n} attempts"),
+                    }
                 );
                 return download_page(&req, &state, &found, Some(message), StatusCode::FORBIDDEN);
             }
@@ -181,6 +187,7 @@ pub async fn download(
         }
     };
     let (pid, now) = (id.clone(), state.clock.now());
+    let ip_for_refund = ip.clone();
     let granted = state
         .db
         .run(move |conn| links::consume_download(conn, &pid, refund, &ip, now))
@@ -191,7 +198,7 @@ pub async fn download(
             Err(gone) => gone_page(&state, gone),
         };
     }
-    stream(state, found.package).await
+    stream(state, found.package, ip_for_refund).await
 }
 
 /// `Content-Disposition` file name: letters, digits, `.`, `-`, `_` only.
@@ -216,16 +223,47 @@ pub fn safe_file_name(name: &str) -> String {
 }
 
 /// Streams the package: one chunk read and opened at a time on the blocking pool, through a
-/// bounded channel, so memory stays at a few chunks whatever the size.
-async fn stream(state: web::Data<AppState>, package: PackageRow) -> Result<HttpResponse, AppError> {
+/// bounded channel, so memory stays at a few chunks whatever the size. The download counted
+/// before the stream is given back unless its last byte goes out.
+async fn stream(
+    state: web::Data<AppState>,
+    package: PackageRow,
+    client_ip: String,
+) -> Result<HttpResponse, AppError> {
+    let size = u64::try_from(package.size).unwrap_or(0);
+    let spend = Spend {
+        db: state.db.clone(),
+        clock: state.clock.clone(),
+        package_id: package.id.clone(),
+        client_ip,
+        size,
+    };
+    // From here on, a failure (even reading the key) gives the download back.
+    let (rx_tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    let body = CountedBody::new(
+        Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })),
+        spend,
+        state.downloads.clone(),
+    );
     let (vault, pid) = (state.vault.clone(), package.id.clone());
     let key = state
         .db
         .run(move |conn| Ok::<_, DbError>(storage::package_key(conn, &vault, &pid)))
-        .await?
-        .map_err(|e| AppError::internal(DeliveryError::Invalid(e.to_string())))?;
-    let size = u64::try_from(package.size).unwrap_or(0);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+        .await;
+    let key = match key {
+        Ok(Ok(key)) => key,
+        Ok(Err(e)) => {
+            drop(body);
+            return Err(AppError::internal(DeliveryError::Invalid(e.to_string())));
+        }
+        Err(e) => {
+            drop(body);
+            return Err(e.into());
+        }
+    };
+    let tx = rx_tx;
     let (db, id) = (state.db.clone(), package.id.clone());
     tokio::spawn(async move {
         for seq in 0..storage::chunk_count(size) {
@@ -248,9 +286,6 @@ async fn stream(state: web::Data<AppState>, package: PackageRow) -> Result<HttpR
                 break;
             }
         }
-    });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
     });
     let content_type = match package.content_type.as_str() {
         t @ ("application/zip" | "application/pgp-encrypted") => t,

@@ -2,6 +2,7 @@
 //! (confirm receipt). A GET only shows a page; every change is a CSRF-checked POST.
 
 mod confirm;
+pub mod counted;
 mod download;
 
 use super::{csrf, AppError, AppState};

@@ -56,6 +56,12 @@ function errorList(e) {
 }
 
 // ---------- table ----------
+// Only the rows that match the search and filter are shown, a page at a time; each row's
+// element is kept and rebuilt only when its row object changes (the model returns new objects
+// only for the rows it changed). Events are handled once, on the table body.
+const PAGE = 200;
+const view = { text: "", status: "all", limit: PAGE, cache: new Map() };
+
 function el(tag, props = {}, ...children) {
   const n = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
@@ -69,17 +75,54 @@ function el(tag, props = {}, ...children) {
 
 const BADGE = { Old: "badge", New: "badge ok", Unassigned: "badge warn", Free: "badge" };
 
+function matches(r) {
+  if (view.status === "assigned" ? !M.isAssigned(r) : view.status !== "all" && r.status !== view.status) return false;
+  if (!view.text) return true;
+  return r.token.serial.toLowerCase().includes(view.text) ||
+    (r.upn ?? "").toLowerCase().includes(view.text) ||
+    r.name.toLowerCase().includes(view.text);
+}
+
+function modeOf(serial) {
+  return state.moving === serial ? "self" : state.moving ? "target" : "normal";
+}
+
 function render() {
   const tbody = document.querySelector("#tokens tbody");
-  const frag = document.createDocumentFragment();
-  for (const r of state.rows) frag.append(renderRow(r));
-  tbody.replaceChildren(frag);
-  $("empty").hidden = state.rows.length > 0;
-  const assigned = state.rows.filter(M.isAssigned).length;
-  const news = state.rows.filter((r) => r.status === "New").length;
-  $("table-summary").textContent = state.rows.length
-    ? `${state.rows.length} tokens: ${assigned} assigned (${news} new), ${state.rows.length - assigned} free.`
+  const shown = [];
+  let matching = 0;
+  let assigned = 0;
+  let news = 0;
+  for (const r of state.rows) {
+    if (M.isAssigned(r)) assigned += 1;
+    if (r.status === "New") news += 1;
+    if (!matches(r)) continue;
+    matching += 1;
+    if (shown.length < view.limit) shown.push(r);
+  }
+  const keep = new Map();
+  const trs = shown.map((r) => {
+    const s = r.token.serial;
+    const mode = modeOf(s);
+    let c = view.cache.get(s);
+    if (!c || c.row !== r || c.mode !== mode) c = { row: r, mode, tr: renderRow(r, mode) };
+    keep.set(s, c);
+    return c.tr;
+  });
+  view.cache = keep;
+  tbody.replaceChildren(...trs);
+  const total = state.rows.length;
+  $("empty").hidden = total > 0;
+  $("table-tools").hidden = total === 0;
+  $("table-summary").textContent = total
+    ? `${total} tokens: ${assigned} assigned (${news} new), ${total - assigned} free.`
     : "";
+  const filtered = view.text || view.status !== "all";
+  $("table-count").textContent = !total ? ""
+    : matching === 0 ? "No token matches the search."
+    : shown.length < matching ? `Showing ${shown.length} of ${matching} ${filtered ? "matching " : ""}tokens.`
+    : filtered ? `Showing all ${matching} matching tokens.` : "";
+  $("more").hidden = shown.length >= matching;
   if (state.focusAfter) {
     const f = $(state.focusAfter);
     state.focusAfter = null;
@@ -87,70 +130,38 @@ function render() {
   }
 }
 
-function renderRow(r) {
+function renderRow(r, mode) {
   const s = r.token.serial;
   const tr = el("tr", { "data-serial": s });
-  if (state.moving === s) tr.classList.add("moving");
+  if (mode === "self") tr.classList.add("moving");
 
   const upnInput = el("input", {
     type: "text", id: `upn-${s}`, value: r.upn ?? "", autocomplete: "off", spellcheck: false,
-    "aria-label": `UPN for token ${s}`,
+    "aria-label": `UPN for token ${s}`, "data-edit": "upn",
   });
-  upnInput.addEventListener("change", () => editUpn(s, upnInput));
   const upnCell = el("div", { class: "upn-cell" });
   if (r.upn) {
-    const grip = el("span", { class: "grip", draggable: "true", title: "Drag onto another row", "aria-hidden": "true" }, "\u283F");
-    grip.addEventListener("dragstart", (ev) => {
-      state.dragging = s;
-      ev.dataTransfer.effectAllowed = "move";
-      ev.dataTransfer.setData("text/plain", "seedport-move");
-    });
-    grip.addEventListener("dragend", () => { state.dragging = null; });
-    upnCell.append(grip);
+    upnCell.append(el("span", { class: "grip", draggable: "true", title: "Drag onto another row", "aria-hidden": "true" }, "\u283F"));
   }
   upnCell.append(upnInput);
 
   const nameInput = el("input", {
     type: "text", id: `name-${s}`, value: r.name, autocomplete: "off", disabled: !r.upn,
-    "aria-label": `Display name for token ${s}`,
+    "aria-label": `Display name for token ${s}`, "data-edit": "name",
   });
-  nameInput.addEventListener("change", () => editName(s, nameInput));
 
   const actions = el("td", { class: "row-actions" });
-  if (state.moving === s) {
-    const b = el("button", { type: "button", id: `move-${s}`, class: "secondary", "aria-pressed": "true" }, "Cancel move");
-    b.addEventListener("click", cancelMove);
-    actions.append(b);
-  } else if (state.moving) {
-    const b = el("button", { type: "button", id: `move-${s}`, class: "secondary", "aria-label": `Move here, to token ${s}` }, "Move here");
-    b.addEventListener("click", () => finishMove(s));
-    actions.append(b);
+  if (mode === "self") {
+    actions.append(el("button", { type: "button", id: `move-${s}`, class: "secondary", "aria-pressed": "true", "data-action": "cancel" }, "Cancel move"));
+  } else if (mode === "target") {
+    actions.append(el("button", { type: "button", id: `move-${s}`, class: "secondary", "aria-label": `Move here, to token ${s}`, "data-action": "here" }, "Move here"));
   } else if (r.upn) {
-    const b = el("button", { type: "button", id: `move-${s}`, class: "secondary", "aria-pressed": "false", "aria-label": `Move ${r.upn} to another token` }, "Move");
-    b.addEventListener("click", () => startMove(s));
-    actions.append(b);
+    actions.append(el("button", { type: "button", id: `move-${s}`, class: "secondary", "aria-pressed": "false", "aria-label": `Move ${r.upn} to another token`, "data-action": "move" }, "Move"));
   }
   if (r.upn) {
-    const x = el("button", { type: "button", id: `remove-${s}`, class: "remove", title: "Unassign", "aria-label": `Unassign ${r.upn} from token ${s}` }, "\u00D7");
-    x.addEventListener("click", () => removeAssignment(s));
+    const x = el("button", { type: "button", id: `remove-${s}`, class: "remove", title: "Unassign", "aria-label": `Unassign ${r.upn} from token ${s}`, "data-action": "remove" }, "\u00D7");
     actions.append(" ", x);
   }
-
-  tr.addEventListener("dragover", (ev) => {
-    if (state.dragging && state.dragging !== s) {
-      ev.preventDefault();
-      ev.dataTransfer.dropEffect = "move";
-      tr.classList.add("drop-target");
-    }
-  });
-  tr.addEventListener("dragleave", () => tr.classList.remove("drop-target"));
-  tr.addEventListener("drop", (ev) => {
-    ev.preventDefault();
-    tr.classList.remove("drop-target");
-    const from = state.dragging;
-    state.dragging = null;
-    if (from && from !== s) moveUser(from, s);
-  });
 
   tr.append(
     el("td", { class: "mono" }, s),
@@ -162,6 +173,71 @@ function renderRow(r) {
     actions,
   );
   return tr;
+}
+
+function wireTable() {
+  const tbody = document.querySelector("#tokens tbody");
+  const serialOf = (node) => node.closest("tr")?.dataset.serial;
+  tbody.addEventListener("change", (ev) => {
+    const input = ev.target;
+    const s = serialOf(input);
+    if (!s) return;
+    if (input.dataset.edit === "upn") editUpn(s, input);
+    else if (input.dataset.edit === "name") editName(s, input);
+  });
+  tbody.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    const s = b && serialOf(b);
+    if (!s) return;
+    const act = b.dataset.action;
+    if (act === "cancel") cancelMove();
+    else if (act === "here") finishMove(s);
+    else if (act === "move") startMove(s);
+    else if (act === "remove") removeAssignment(s);
+  });
+  tbody.addEventListener("dragstart", (ev) => {
+    const s = ev.target.closest?.(".grip") && serialOf(ev.target);
+    if (!s) return;
+    state.dragging = s;
+    ev.dataTransfer.effectAllowed = "move";
+    ev.dataTransfer.setData("text/plain", "seedport-move");
+  });
+  tbody.addEventListener("dragend", () => { state.dragging = null; });
+  tbody.addEventListener("dragover", (ev) => {
+    const tr = ev.target.closest?.("tr");
+    if (tr && state.dragging && state.dragging !== tr.dataset.serial) {
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = "move";
+      tr.classList.add("drop-target");
+    }
+  });
+  tbody.addEventListener("dragleave", (ev) => ev.target.closest?.("tr")?.classList.remove("drop-target"));
+  tbody.addEventListener("drop", (ev) => {
+    const tr = ev.target.closest?.("tr");
+    if (!tr) return;
+    ev.preventDefault();
+    tr.classList.remove("drop-target");
+    const from = state.dragging;
+    state.dragging = null;
+    if (from && from !== tr.dataset.serial) moveUser(from, tr.dataset.serial);
+  });
+  $("search").addEventListener("input", () => {
+    view.text = $("search").value.trim().toLowerCase();
+    view.limit = PAGE;
+    render();
+  });
+  $("status-filter").addEventListener("change", () => {
+    view.status = $("status-filter").value;
+    view.limit = PAGE;
+    render();
+  });
+  $("more").addEventListener("click", () => {
+    const first = view.limit;
+    view.limit += PAGE;
+    render();
+    const next = document.querySelectorAll("#tokens tbody tr")[first];
+    next?.querySelector("input")?.focus();
+  });
 }
 
 function change(fn) {
@@ -383,6 +459,21 @@ function exportFiles() {
 }
 
 function startOver() {
+  if (state.rows.length && $("confirm-clear").hidden) {
+    const n = state.rows.length;
+    const assigned = state.rows.filter(M.isAssigned).length;
+    $("confirm-clear-text").textContent =
+      `Start over clears the ${n} tokens and ${assigned} assignments from this page. ` +
+      "Anything you have not exported is lost.";
+    $("confirm-clear").hidden = false;
+    $("confirm-clear-yes").focus();
+    return;
+  }
+  clearAll();
+}
+
+function clearAll() {
+  $("confirm-clear").hidden = true;
   revokeUrls();
   state.rows = [];
   state.moving = null;
@@ -395,13 +486,23 @@ function startOver() {
   announce("All tokens and users were cleared from this page.");
 }
 
+function keepWorking() {
+  $("confirm-clear").hidden = true;
+  $("clear").focus();
+}
+
 $("token-file").addEventListener("change", loadTokens);
 $("user-file").addEventListener("change", loadUsers);
 $("apply").addEventListener("click", applyUsers);
 $("export").addEventListener("click", exportFiles);
 $("clear").addEventListener("click", startOver);
+$("confirm-clear-yes").addEventListener("click", clearAll);
+$("confirm-clear-no").addEventListener("click", keepWorking);
+wireTable();
 document.addEventListener("keydown", (ev) => {
-  if (ev.key === "Escape" && state.moving) cancelMove();
+  if (ev.key !== "Escape") return;
+  if (state.moving) cancelMove();
+  else if (!$("confirm-clear").hidden) keepWorking();
 });
 window.addEventListener("pagehide", revokeUrls);
 document.body.dataset.assignReady = "true";

@@ -35,6 +35,8 @@ pub struct BrowserOptions<'a> {
     pub width: u32,
     pub height: u32,
     pub downloads: Option<&'a Path>,
+    /// `false` turns page scripts off (the flow must work without them).
+    pub javascript: bool,
 }
 
 impl Default for BrowserOptions<'_> {
@@ -43,6 +45,7 @@ impl Default for BrowserOptions<'_> {
             width: 1280,
             height: 1000,
             downloads: None,
+            javascript: true,
         }
     }
 }
@@ -77,14 +80,32 @@ impl Browser {
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         });
+        // Chromium's windows are at least ~500 px wide; a phone-sized page needs its viewport
+        // emulated (chromedriver's mobile emulation: touch, device pixel ratio 1).
+        if options.width < 500 {
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": options.width, "height": options.height, "pixelRatio": 1.0 }
+            });
+        }
+        let mut prefs = serde_json::Map::new();
+        if !options.javascript {
+            prefs.insert(
+                "profile.managed_default_content_settings.javascript".into(),
+                json!(2),
+            );
+        }
         if let Some(downloads) = options.downloads {
-            chrome["prefs"] = json!({
+            let more = json!({
                 "download.default_directory": downloads.display().to_string(),
                 "download.prompt_for_download": false,
                 "download.directory_upgrade": true,
                 "safebrowsing.enabled": false,
                 "profile.default_content_setting_values.automatic_downloads": 1
             });
+            prefs.extend(more.as_object().cloned().unwrap_or_default());
+        }
+        if !prefs.is_empty() {
+            chrome["prefs"] = serde_json::Value::Object(prefs);
         }
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), chrome);

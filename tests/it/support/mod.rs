@@ -10,6 +10,9 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 
 pub mod browser;
+pub mod child;
+pub mod customer;
+pub mod smtp;
 pub mod tools;
 
 /// Which database a test runs against.

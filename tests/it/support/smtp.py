@@ -3,6 +3,10 @@
 Usage: python3 smtp.py PORT DIR. Each received message is written to DIR as NAME.eml (raw) and
 NAME.json (envelope recipients, subject, Message-ID, decoded text and HTML parts). Prints
 "ready" once listening; runs until killed.
+
+A slow relay: when DIR/delay holds a number of seconds, each message waits that long after its
+DATA arrived (a NAME.started marker is written first) before it is accepted; a client that hung
+up meanwhile gets nothing accepted, as with a real relay that never reached its reply.
 """
 import asyncio
 import email
@@ -21,6 +25,19 @@ class Handler:
         self.counter = itertools.count()
 
     async def handle_DATA(self, server, session, envelope):
+        name = "%d-%06d" % (os.getpid(), next(self.counter))
+        delay = 0.0
+        try:
+            with open(os.path.join(self.folder, "delay")) as f:
+                delay = float(f.read().strip() or "0")
+        except (OSError, ValueError):
+            delay = 0.0
+        if delay > 0:
+            open(os.path.join(self.folder, name + ".started"), "w").close()
+            await asyncio.sleep(delay)
+            transport = getattr(server, "transport", None)
+            if transport is None or transport.is_closing():
+                return "451 client gone"
         msg = email.message_from_bytes(envelope.content, policy=policy.default)
         text = msg.get_body(preferencelist=("plain",))
         html = msg.get_body(preferencelist=("html",))
@@ -34,7 +51,6 @@ class Handler:
             "text": text.get_content() if text is not None else "",
             "html": html.get_content() if html is not None else "",
         }
-        name = "%d-%06d" % (os.getpid(), next(self.counter))
         with open(os.path.join(self.folder, name + ".eml"), "wb") as f:
             f.write(envelope.content)
         tmp = os.path.join(self.folder, name + ".json.tmp")

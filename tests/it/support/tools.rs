@@ -27,8 +27,16 @@ pub enum Tool {
     Aiosmtpd,
     /// The Python module `pskc` (PyPI `python-pskc`).
     PythonPskc,
+    /// Prometheus's `promtool`, which checks the metrics exposition.
+    Promtool,
     /// A PostgreSQL server at `SEEDPORT_TEST_POSTGRES_URL`.
     Postgres,
+    /// A PostgreSQL cluster the outage tests may stop and start (`pg_ctlcluster`): named by
+    /// `SEEDPORT_TEST_PG_OUTAGE_CLUSTER` ("VERSION NAME"), reachable at
+    /// `SEEDPORT_TEST_PG_OUTAGE_URL`. Never the server other tests use.
+    PgOutageCluster,
+    /// The npm package `axe-core` (its `axe.min.js`), injected into pages to check accessibility.
+    AxeCore,
 }
 
 impl Tool {
@@ -45,7 +53,10 @@ impl Tool {
             Tool::Chromedriver => "chromedriver",
             Tool::Aiosmtpd => "python3 module aiosmtpd",
             Tool::PythonPskc => "python3 module pskc",
+            Tool::Promtool => "promtool",
             Tool::Postgres => "PostgreSQL",
+            Tool::PgOutageCluster => "a PostgreSQL cluster the tests may stop (pg_ctlcluster)",
+            Tool::AxeCore => "npm package axe-core",
         }
     }
 
@@ -61,9 +72,20 @@ impl Tool {
             Tool::Chromedriver => "apt-get install chromium-driver",
             Tool::Aiosmtpd => "pip install aiosmtpd",
             Tool::PythonPskc => "pip install python-pskc",
+            Tool::Promtool => "apt-get install prometheus",
             Tool::Postgres => {
                 "set SEEDPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
                  to a running server"
+            }
+            Tool::PgOutageCluster => {
+                "pg_createcluster 15 outage --port 5439 -- --auth=trust, start it, and set \
+                 SEEDPORT_TEST_PG_OUTAGE_CLUSTER='15 outage' \
+                 SEEDPORT_TEST_PG_OUTAGE_URL=postgres://postgres@127.0.0.1:5439/postgres \
+                 (.ci/run does)"
+            }
+            Tool::AxeCore => {
+                "npm install --prefix ~/.cache/seedport-test-tools axe-core@4 \
+                 (or set SEEDPORT_AXE_CORE to its axe.min.js)"
             }
         }
     }
@@ -90,6 +112,12 @@ impl Tool {
         if self == Tool::Postgres {
             return postgres_reachable();
         }
+        if self == Tool::PgOutageCluster {
+            return outage_cluster().is_some();
+        }
+        if self == Tool::AxeCore {
+            return axe_core_js().is_file();
+        }
         find_on_path(self.name()).is_some()
     }
 }
@@ -97,6 +125,26 @@ impl Tool {
 /// The admin URL of the test PostgreSQL server, if one is configured.
 pub fn postgres_url() -> Option<String> {
     std::env::var("SEEDPORT_TEST_POSTGRES_URL").ok()
+}
+
+/// The stoppable cluster ("VERSION NAME") and its admin URL, when configured and reachable.
+pub fn outage_cluster() -> Option<(String, String)> {
+    use diesel::Connection;
+    let cluster = std::env::var("SEEDPORT_TEST_PG_OUTAGE_CLUSTER").ok()?;
+    let url = std::env::var("SEEDPORT_TEST_PG_OUTAGE_URL").ok()?;
+    find_on_path("pg_ctlcluster")?;
+    diesel::PgConnection::establish(&url).ok()?;
+    Some((cluster, url))
+}
+
+/// Where `axe.min.js` of the npm package `axe-core` is: `SEEDPORT_AXE_CORE`, else the folder
+/// `.ci/run` installs it into (`~/.cache/seedport-test-tools`). Call [`require`] first.
+pub fn axe_core_js() -> PathBuf {
+    if let Some(path) = std::env::var_os("SEEDPORT_AXE_CORE") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/seedport-test-tools/node_modules/axe-core/axe.min.js")
 }
 
 fn postgres_reachable() -> bool {
@@ -130,6 +178,11 @@ fn present(tool: Tool) -> bool {
 /// The full path of a program the test needs. Call [`require`] first.
 pub fn program(tool: Tool) -> Option<PathBuf> {
     find_on_path(tool.name())
+}
+
+/// The full path of a program found on `PATH` by its file name.
+pub fn program_named(name: &str) -> Option<PathBuf> {
+    find_on_path(name)
 }
 
 /// A `Command` for a program [`require`] has found.
