@@ -40,8 +40,14 @@ pub fn check_production(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the database and applies pending migrations.
+/// Opens the database and applies pending migrations. Production warns about a PostgreSQL
+/// connection that is neither verified TLS nor local.
 pub fn open_database(config: &Config) -> anyhow::Result<Db> {
+    if config.mode == Mode::Production {
+        if let Some(warning) = db::tls::postgres_tls_warning(&config.database_url) {
+            tracing::warn!("{warning}");
+        }
+    }
     let checkout = std::time::Duration::from_secs(config.db_checkout_timeout_seconds.into());
     let db = Db::connect_with(&config.database_url, config.db_pool_size, checkout)?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -57,6 +63,14 @@ pub fn open_database(config: &Config) -> anyhow::Result<Db> {
 pub fn build_state(config: Config, master: MasterKey, clock: Clock) -> anyhow::Result<AppState> {
     let db = open_database(&config)?;
     let vault = Vault::new(master);
+    {
+        let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if config.is_demo() {
+            db::marks::mark_demo(&mut conn, clock.now())?;
+        } else if db::marks::is_demo(&mut conn)? {
+            anyhow::bail!(db::marks::REFUSAL);
+        }
+    }
     if config.is_demo() {
         let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
         if crate::demo::seed_if_empty(&mut conn, &vault, clock.now())? {

@@ -20,9 +20,23 @@ impl Clock {
     /// Unix seconds now.
     pub fn now(&self) -> i64 {
         match self {
+            // The one read of the system clock (clippy.toml bans it everywhere else).
+            #[allow(clippy::disallowed_methods)]
             Clock::System => time::OffsetDateTime::now_utc().unix_timestamp(),
             Clock::Fixed(t) => t.load(Ordering::SeqCst),
         }
+    }
+
+    /// Now as a UTC date and time.
+    pub fn now_utc(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp(self.now())
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Now as a `SystemTime` (for libraries that take one).
+    pub fn system_time(&self) -> std::time::SystemTime {
+        let secs = u64::try_from(self.now()).unwrap_or(0);
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
     }
 
     /// Moves a fixed clock forward; no effect on the system clock.

@@ -115,6 +115,8 @@ pub struct Config {
     pub serial_attempt_limit: u32,
     pub lookups_per_ip_per_hour: u32,
     pub lookups_per_reference_per_hour: u32,
+    /// Download-password attempts one client IP may make per hour, across all packages.
+    pub download_passwords_per_ip_per_hour: u32,
     pub db_pool_size: u32,
     pub workers: usize,
     /// How long a request waits for a database connection before it gets the 503 page.
@@ -155,6 +157,7 @@ impl Default for Config {
             serial_attempt_limit: 5,
             lookups_per_ip_per_hour: 30,
             lookups_per_reference_per_hour: 10,
+            download_passwords_per_ip_per_hour: 30,
             db_pool_size: 8,
             workers: 0,
             db_checkout_timeout_seconds: 5,
@@ -294,11 +297,41 @@ impl Config {
                 self.public_base_url
             ));
         }
-        if !has_env_master_key && self.master_key_file.is_none() {
-            problems.push("no master key: set SEEDPORT_MASTER_KEY or master_key_file".into());
+        match &self.master_key_file {
+            None if !has_env_master_key => {
+                problems.push("no master key: set SEEDPORT_MASTER_KEY or master_key_file".into())
+            }
+            Some(key) if !has_env_master_key && is_inside(key, &self.data_dir) => {
+                problems.push(format!(
+                    "master_key_file {} is inside data_dir {}: one backup of the data folder \
+                     would hold both the sealed seeds and the key that opens them; keep the key \
+                     elsewhere (e.g. /etc/seedport/master.key, mode 0600) or use \
+                     SEEDPORT_MASTER_KEY",
+                    key.display(),
+                    self.data_dir.display()
+                ))
+            }
+            _ => {}
         }
         problems
     }
+}
+
+/// Whether `path` lies inside `dir` (after resolving `..`, symlinks where the files exist, and
+/// the working folder for relative paths).
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    let resolve = |p: &Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| {
+                let parent = p.parent().filter(|x| !x.as_os_str().is_empty());
+                match (parent.map(std::fs::canonicalize), p.file_name()) {
+                    (Some(Ok(parent)), Some(name)) => Ok(parent.join(name)),
+                    _ => std::path::absolute(p),
+                }
+            })
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    resolve(path).starts_with(resolve(dir))
 }
 
 fn merge(base: &mut toml::Table, overlay: toml::Table) {
@@ -332,6 +365,7 @@ fn env_kind(key: &str) -> Option<Kind> {
         | "serial_attempt_limit"
         | "lookups_per_ip_per_hour"
         | "lookups_per_reference_per_hour"
+        | "download_passwords_per_ip_per_hour"
         | "db_pool_size"
         | "workers"
         | "db_checkout_timeout_seconds"

@@ -87,7 +87,8 @@ fn factory_csv(model: &str, first_serial: u32) -> Vec<u8> {
     let mut csv = String::from("serial number,secret key,time interval,manufacturer,model\r\n");
     for i in 0..TOKENS_PER_SHIPMENT {
         let seed = random_key();
-        let secret = data_encoding::BASE32_NOPAD.encode(&seed.expose()[..20]);
+        let secret =
+            data_encoding::BASE32_NOPAD.encode(seed.expose().get(..20).unwrap_or_default());
         csv.push_str(&format!(
             "{},{secret},{step},Deepnet Security,{model}\r\n",
             first_serial + i

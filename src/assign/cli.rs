@@ -53,7 +53,7 @@ pub fn run(args: &AssignArgs) -> Result<()> {
         Some(d) => parse_date(d)
             .map_err(anyhow::Error::msg)
             .context("--date")?,
-        None => time::OffsetDateTime::now_utc().date(),
+        None => crate::clock::Clock::System.now_utc().date(),
     };
     let s = run_on(args, today)?;
     for u in &s.skipped {

@@ -114,6 +114,8 @@ pub struct Assignments {
     rows: Vec<Row>,
 }
 
+// Every index here comes from `index()` or `position()` over `self.rows` just before use.
+#[allow(clippy::indexing_slicing)]
 impl Assignments {
     /// Starts from the rows of one file (see [`super::parse_token_file`]); checks the per-user limit.
     pub fn new(rows: Vec<Row>) -> Result<Assignments, AssignError> {

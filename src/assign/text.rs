@@ -28,7 +28,7 @@ pub fn csv_unsafe(value: &str) -> Option<&'static str> {
     if value.chars().any(char::is_control) {
         return Some("may not contain control characters");
     }
-    if value.starts_with(['=', '+', '-', '@']) {
+    if value.trim_start().starts_with(['=', '+', '-', '@']) {
         return Some("may not start with = + - or @");
     }
     None

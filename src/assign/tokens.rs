@@ -160,16 +160,16 @@ pub fn parse_token_file(file: &str, text: &str) -> Result<(TokenFileKind, Vec<Ro
             )));
             continue;
         }
-        let row = match kind {
-            TokenFileKind::Deepnet => {
-                AssignToken::parse(c[0], c[1], c[2], c[3], c[4]).map(Row::free)
+        let row = match (kind, c.as_slice()) {
+            (TokenFileKind::Deepnet, [serial, secret, interval, maker, model]) => {
+                AssignToken::parse(serial, secret, interval, maker, model).map(Row::free)
             }
-            TokenFileKind::Entra => {
-                AssignToken::parse(c[1], c[2], c[3], c[4], c[5]).and_then(|t| {
-                    if c[0].is_empty() {
+            (TokenFileKind::Entra, [upn, serial, secret, interval, maker, model]) => {
+                AssignToken::parse(serial, secret, interval, maker, model).and_then(|t| {
+                    if upn.is_empty() {
                         Ok(Row::free(t))
                     } else {
-                        let upn = Upn::parse(c[0])?;
+                        let upn = Upn::parse(upn)?;
                         Ok(Row {
                             upn: Some(upn),
                             status: Status::Old,
@@ -178,8 +178,12 @@ pub fn parse_token_file(file: &str, text: &str) -> Result<(TokenFileKind, Vec<Ro
                     }
                 })
             }
-            TokenFileKind::Inventory => AssignToken::parse(c[4], c[5], c[6], c[7], c[8])
-                .and_then(|t| inventory::parse_assignment(t, c[0], c[1], c[2], c[3])),
+            (TokenFileKind::Inventory, [a, b, c2, d, serial, secret, interval, maker, model]) => {
+                AssignToken::parse(serial, secret, interval, maker, model)
+                    .and_then(|t| inventory::parse_assignment(t, a, b, c2, d))
+            }
+            // The width was checked above.
+            _ => continue,
         };
         match row {
             Ok(row) => {

@@ -1,7 +1,9 @@
 //! Database access: one connection type over SQLite or PostgreSQL, a pool, migrations, and
 //! the bridge that runs blocking diesel work off the async threads.
 
+pub mod marks;
 pub mod schema;
+pub mod tls;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -179,6 +181,7 @@ impl Db {
                     std::fs::create_dir_all(parent)?;
                 }
             }
+            owner_only(path)?;
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
@@ -236,6 +239,33 @@ impl Db {
             )))),
         }
     }
+}
+
+/// Makes the SQLite database (created empty if missing) and its WAL and SHM files readable by
+/// the owner only. SQLite creates the WAL and SHM with the database file's mode, so a 0600
+/// database keeps them 0600 too. In-memory databases are left alone.
+fn owner_only(path: &str) -> anyhow::Result<()> {
+    if path.is_empty() || path.starts_with(':') || path.starts_with("file:") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("cannot create the database file {path}: {e}"))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = format!("{path}{suffix}");
+            if std::path::Path::new(&file).exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| anyhow::anyhow!("cannot make {file} private (0600): {e}"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One connection lent to several parts of one use case that run interleaved on one thread

@@ -272,3 +272,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_sessions,
     audit_log,
 );
+
+diesel::table! {
+    database_marks (mark) {
+        mark -> Text,
+        set_at -> BigInt,
+    }
+}

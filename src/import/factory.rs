@@ -188,14 +188,14 @@ fn parse_row(
     overrides: &TokenOverrides,
 ) -> Result<Token, String> {
     let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-    if fields.len() != 5 {
+    let [serial, secret, interval, manufacturer, model] = fields.as_slice() else {
         return Err(format!("expected 5 columns, found {}", fields.len()));
-    }
-    let serial = Serial::parse(fields[0]).map_err(|e| format!("bad serial: {e}"))?;
-    let secret = decode_secret(fields[1], encoding)?;
-    let manufacturer = parse_name(fields[3], "manufacturer")?;
-    let model = parse_name(fields[4], "model")?;
-    let interval = fields[2];
+    };
+    let serial = Serial::parse(serial).map_err(|e| format!("bad serial: {e}"))?;
+    let secret = decode_secret(secret, encoding)?;
+    let manufacturer = parse_name(manufacturer, "manufacturer")?;
+    let model = parse_name(model, "model")?;
+    let interval = *interval;
     build_token(serial, secret, interval, manufacturer, model, overrides)
 }
 

@@ -85,7 +85,7 @@ impl Manifest {
                     s.date
                 );
             }
-            if self.shipments[..i].iter().any(|o| o.number == s.number) {
+            if self.shipments.iter().take(i).any(|o| o.number == s.number) {
                 bail!("shipment {} appears twice in the manifest", s.number);
             }
         }

@@ -24,8 +24,9 @@ struct KeyPackage {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
+    text.as_bytes()
         .iter()
+        .take(offset)
         .filter(|&&b| b == b'\n')
         .count()
         + 1

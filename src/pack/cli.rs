@@ -95,7 +95,7 @@ pub fn run(args: &PackArgs) -> anyhow::Result<()> {
         format,
         &options,
         &protection,
-        time::OffsetDateTime::now_utc(),
+        crate::clock::Clock::System.now_utc(),
     );
     let summary = match result {
         Ok(s) => s,

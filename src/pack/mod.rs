@@ -98,7 +98,9 @@ pub fn pack_tokens<W: Write + Send + Sync>(
             let mut writer = format.open(options, &mut rng)?;
             writer.begin(w)?;
             for &i in &file.tokens {
-                writer.write_token(w, &tokens[i], context_of(i))?;
+                // plan_files only names indices of `tokens`.
+                let Some(token) = tokens.get(i) else { continue };
+                writer.write_token(w, token, context_of(i))?;
             }
             writer.finish(w)?;
             Ok(())

@@ -1,8 +1,10 @@
 //! Finds an order by PO, invoice or shipment number and checks the requester's business email
 //! against the customer's registered addresses and domain. Every miss is the same `None`.
 
+use super::rate_limit::{self, HOUR};
+use crate::audit::{self, Entry};
 use crate::db::schema::{customer_emails, customers, orders, shipments};
-use crate::db::DbConnection;
+use crate::db::{write_tx, DbConnection};
 use crate::domain::{BusinessEmail, OrderNumber, ReferenceKind};
 use diesel::prelude::*;
 
@@ -77,4 +79,108 @@ pub fn email_belongs(
     Ok(domain
         .flatten()
         .is_some_and(|d| d.eq_ignore_ascii_case(email.domain())))
+}
+
+/// The lookup limits, per hour.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Lookups from one client IP.
+    pub per_ip: u32,
+    /// Lookups of one (reference, email) pair.
+    pub per_pair: u32,
+    /// Failed lookups against one reference, from anyone; successes do not count, so a few
+    /// wrong guesses cannot lock the real customer out.
+    pub failures_per_reference: u32,
+}
+
+impl Limits {
+    /// From the configuration: `lookups_per_reference_per_hour` bounds one pair, and five times
+    /// it bounds the failures against one reference.
+    pub fn from_config(config: &crate::config::Config) -> Limits {
+        Limits {
+            per_ip: config.lookups_per_ip_per_hour,
+            per_pair: config.lookups_per_reference_per_hour,
+            failures_per_reference: config.lookups_per_reference_per_hour.saturating_mul(5),
+        }
+    }
+}
+
+/// How a limited lookup ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Limited {
+    Found(Found),
+    NotFound,
+    /// Refused before the lookup ran; names the limit, for the audit log.
+    Refused(&'static str),
+}
+
+/// The lookup behind its limits: the IP first (a refused request touches no other bucket, so
+/// a flood of new references adds no rows), then the reference's failures and the pair, then
+/// the lookup; a miss counts against the reference. A refusal is audited once per limit and
+/// hour. Expired buckets are purged on the way.
+pub fn find_order_limited(
+    conn: &mut DbConnection,
+    limits: Limits,
+    kind: ReferenceKind,
+    number: &OrderNumber,
+    email: &BusinessEmail,
+    client_ip: &str,
+    now: i64,
+) -> Result<Limited, diesel::result::Error> {
+    rate_limit::purge(conn, now)?;
+    let (k, n) = (kind.as_str(), number.as_str());
+    let failures = rate_limit::reference_failures_bucket(k, n);
+    let refusal = if !rate_limit::hit(
+        conn,
+        &rate_limit::ip_bucket(client_ip),
+        limits.per_ip,
+        HOUR,
+        now,
+    )? {
+        Some(("ip", "too many lookups from this address"))
+    } else if rate_limit::is_full(conn, &failures, limits.failures_per_reference, HOUR, now)? {
+        Some(("reference", "too many failed lookups of this reference"))
+    } else if !rate_limit::hit(
+        conn,
+        &rate_limit::pair_bucket(k, n, email.as_str()),
+        limits.per_pair,
+        HOUR,
+        now,
+    )? {
+        Some(("pair", "too many lookups of this reference with this email"))
+    } else {
+        None
+    };
+    if let Some((limit, why)) = refusal {
+        let once = match limit {
+            "ip" => format!("audit:lookup-refused:ip:{client_ip}"),
+            "reference" => format!("audit:lookup-refused:{failures}"),
+            _ => format!("audit:lookup-refused:ip:{client_ip}:pair"),
+        };
+        if rate_limit::hit(conn, &once, 1, HOUR, now)? {
+            write_tx(conn, |conn| {
+                audit::record(
+                    conn,
+                    &Entry {
+                        actor: &format!("customer:{}", email.as_str()),
+                        action: "customer.lookup_refused",
+                        subject: &format!("reference:{k}:{n}"),
+                        client_ip,
+                        details: &format!(
+                            "{why}; further refusals of this kind are not logged this hour"
+                        ),
+                    },
+                    now,
+                )
+            })?;
+        }
+        return Ok(Limited::Refused(limit));
+    }
+    match find_order(conn, kind, number, email)? {
+        Some(found) => Ok(Limited::Found(found)),
+        None => {
+            rate_limit::hit(conn, &failures, u32::MAX, HOUR, now)?;
+            Ok(Limited::NotFound)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Fixed-window rate limits kept in the database, so they hold across restarts and instances.
 
+use crate::db::schema::rate_limits;
 use crate::db::DbConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -57,12 +58,53 @@ pub fn hit(
     Ok(!rows.is_empty())
 }
 
+/// Whether `bucket` already holds `limit` hits in its current window, without counting one.
+pub fn is_full(
+    conn: &mut DbConnection,
+    bucket: &str,
+    limit: u32,
+    window: i64,
+    now: i64,
+) -> Result<bool, diesel::result::Error> {
+    let hits: Option<i32> = rate_limits::table
+        .filter(rate_limits::bucket.eq(bucket))
+        .filter(rate_limits::window_start.gt(now - window))
+        .select(rate_limits::hits)
+        .first(conn)
+        .optional()?;
+    Ok(hits.is_some_and(|h| i64::from(h) >= i64::from(limit)))
+}
+
+/// Deletes every bucket whose window ended (no window is longer than [`HOUR`]); returns how
+/// many went.
+pub fn purge(conn: &mut DbConnection, now: i64) -> Result<usize, diesel::result::Error> {
+    diesel::delete(rate_limits::table.filter(rate_limits::window_start.le(now - HOUR)))
+        .execute(conn)
+}
+
 /// The bucket of one client IP's lookups.
 pub fn ip_bucket(ip: &str) -> String {
     format!("lookup:ip:{ip}")
 }
 
-/// The bucket of one order reference's lookups, whatever its case.
-pub fn reference_bucket(kind: &str, reference: &str) -> String {
-    format!("lookup:ref:{kind}:{}", reference.to_ascii_lowercase())
+/// The bucket of failed lookups against one order reference, whatever its case.
+pub fn reference_failures_bucket(kind: &str, reference: &str) -> String {
+    format!(
+        "lookup:ref-failed:{kind}:{}",
+        reference.to_ascii_lowercase()
+    )
+}
+
+/// The bucket of one (reference, email) pair's lookups.
+pub fn pair_bucket(kind: &str, reference: &str, email: &str) -> String {
+    format!(
+        "lookup:pair:{kind}:{}:{}",
+        reference.to_ascii_lowercase(),
+        email.to_ascii_lowercase()
+    )
+}
+
+/// The bucket of one client IP's download-password attempts, across every package.
+pub fn download_password_bucket(ip: &str) -> String {
+    format!("download-password:ip:{ip}")
 }

@@ -12,7 +12,7 @@ use crate::mail::outbox::{enqueue, OutgoingEmail};
 use crate::packaging::{PgpRecipient, Protection, ZipPassword};
 use crate::vault::{SecretBytes, Vault};
 use diesel::prelude::*;
-use rand::Rng;
+use rand::seq::SliceRandom;
 
 /// Why a submit did not produce a new request.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ pub struct SubmitParams {
 pub fn new_reference() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut rng = rand::rngs::OsRng;
-    let mut pick = || ALPHABET[rng.gen_range(0..ALPHABET.len())] as char;
+    let mut pick = || char::from(*ALPHABET.choose(&mut rng).unwrap_or(&b'0'));
     let a: String = (0..4).map(|_| pick()).collect();
     let b: String = (0..4).map(|_| pick()).collect();
     format!("SP-{a}-{b}")

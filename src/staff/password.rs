@@ -4,7 +4,7 @@
 use crate::vault::SecretString;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rand::Rng;
+use rand::seq::SliceRandom;
 use std::sync::OnceLock;
 
 /// Shortest password the CLI accepts from a file.
@@ -56,13 +56,33 @@ pub fn verify_dummy(password: &SecretString) -> bool {
     false
 }
 
+/// How many Argon2 checks run at once; the rest wait their turn without holding anything.
+pub const MAX_CONCURRENT_HASHES: usize = 2;
+
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
+
+/// Checks `password` against `stored` (or the dummy when `None`) on the blocking pool, at most
+/// [`MAX_CONCURRENT_HASHES`] at a time, so a flood of sign-ins cannot take every core or any
+/// database connection. Call it with no connection held.
+pub async fn verify_bounded(password: SecretString, stored: Option<String>) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => verify(&password, &hash),
+        None => verify_dummy(&password),
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// A strong random password: 24 characters from an unambiguous alphabet (about 140 bits).
 pub fn generate() -> SecretString {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
     let raw: String = (0..24)
         .map(|i| {
-            let c = ALPHABET[rng.gen_range(0..ALPHABET.len())] as char;
+            let c = char::from(*ALPHABET.choose(&mut rng).unwrap_or(&b'a'));
             if i > 0 && i % 6 == 0 {
                 format!("-{c}")
             } else {

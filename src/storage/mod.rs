@@ -102,8 +102,9 @@ impl<C: UseConn> Write for ChunkWriter<C> {
             }
             let room = CHUNK_SIZE - self.buffer.len();
             let take = room.min(data.len());
-            self.buffer.extend_from_slice(&data[..take]);
-            data = &data[take..];
+            let (head, rest) = data.split_at(take);
+            self.buffer.extend_from_slice(head);
+            data = rest;
         }
         self.written += total as u64;
         Ok(total)

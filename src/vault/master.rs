@@ -36,7 +36,7 @@ impl MasterKey {
             .chain_update(key.expose())
             .finalize();
         Ok(MasterKey {
-            id: hex::encode(&digest[..8]),
+            id: hex::encode(digest.get(..8).unwrap_or_default()),
             key,
         })
     }

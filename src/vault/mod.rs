@@ -81,6 +81,27 @@ impl Vault {
         self.master.id()
     }
 
+    /// A MAC of `data` under a key derived from the master key for `purpose` (e.g. proving the
+    /// server issued a cookie). Constant-time comparison is the caller's job.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let derive = |key: &[u8], msg: &[u8]| -> [u8; 32] {
+            match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) {
+                Ok(mut m) => {
+                    m.update(msg);
+                    m.finalize().into_bytes().into()
+                }
+                // HMAC takes keys of any length; this arm cannot run.
+                Err(_) => [0u8; 32],
+            }
+        };
+        let subkey = derive(
+            self.master.key().expose(),
+            format!("seedport:mac:{purpose}").as_bytes(),
+        );
+        derive(&subkey, data)
+    }
+
     /// Makes, wraps and stores a fresh data key.
     pub fn new_data_key(
         &self,

@@ -18,9 +18,33 @@ pub fn verify(expected: &str, submitted: Option<&str>) -> Result<(), AppError> {
     }
 }
 
-/// A session cookie: `HttpOnly`, `SameSite=Strict`, path `/`, and `Secure` outside demo mode
-/// (the demo runs on plain http://127.0.0.1).
-pub fn session_cookie(name: &'static str, value: String, config: &Config) -> Cookie<'static> {
+/// The name a cookie goes by: in production it takes the `__Host-` prefix, which browsers only
+/// accept with `Secure`, `Path=/` and no `Domain`, so no other host can set or shadow it.
+pub fn cookie_name(base: &str, config: &Config) -> String {
+    if config.is_demo() {
+        base.to_string()
+    } else {
+        format!("__Host-{base}")
+    }
+}
+
+/// The cookie named `base` (with its production prefix) as the request carries it. Without
+/// the app's state the production name is used: fail closed.
+pub fn request_cookie(req: &actix_web::HttpRequest, base: &str) -> Option<Cookie<'static>> {
+    let demo = req
+        .app_data::<actix_web::web::Data<super::AppState>>()
+        .is_some_and(|s| s.config.is_demo());
+    let name = if demo {
+        base.to_string()
+    } else {
+        format!("__Host-{base}")
+    };
+    req.cookie(&name)
+}
+
+/// A session cookie: `HttpOnly`, `SameSite=Strict`, path `/`, no domain, and `Secure` outside
+/// demo mode (the demo runs on plain http://127.0.0.1). Name it with [`cookie_name`].
+pub fn session_cookie(name: String, value: String, config: &Config) -> Cookie<'static> {
     Cookie::build(name, value)
         .path("/")
         .http_only(true)

@@ -10,6 +10,7 @@ pub mod head;
 pub mod links;
 pub mod mailbox;
 pub mod metrics;
+pub mod multipart;
 pub mod ops;
 pub mod security;
 pub mod staff;
@@ -95,6 +96,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
     let grace = u64::from(state.config.shutdown_grace_seconds);
     let tera = web::Data::new(state.tera.clone());
     let brand = web::Data::new(state.brand());
+    let production = !state.config.is_demo();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -102,7 +104,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(tera.clone())
             .app_data(brand.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
-            .wrap(security::headers())
+            .wrap(security::headers(production))
             .wrap(actix_web::middleware::from_fn(head::as_get))
             // Outermost, so the access line and metrics see every request as it came in.
             .wrap(actix_web::middleware::from_fn(access::log_and_measure))

@@ -56,6 +56,8 @@ async fn failed_lookups_all_look_the_same() {
             ("invoice", "INV-10042", "someone.else@acme.example"),
             ("shipment", "SHP-50077-1", EMAIL),
         ] {
+            // Each success rotates the session: fetch the form again, as a browser would.
+            let csrf = start(&app).await;
             let resp = lookup(&app, &csrf, kind, reference, email).await;
             assert_eq!(
                 resp.status(),
@@ -65,6 +67,7 @@ async fn failed_lookups_all_look_the_same() {
         }
 
         // Malformed input is a form error next to the field, not a lookup.
+        let csrf = start(&app).await;
         let resp = lookup(&app, &csrf, "po", "", "not-an-email").await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body = resp.text().await.unwrap();
@@ -101,15 +104,18 @@ async fn lookups_are_rate_limited_per_reference_and_per_ip() {
             let r = lookup(&app, &csrf, "po", "PO-2026-0077", "x@nowhere.example").await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND);
         }
-        let r = lookup(&app, &csrf, "po", "po-2026-0077", EMAIL).await;
+        // The same (reference, email) pair is refused now...
+        let r = lookup(&app, &csrf, "po", "PO-2026-0077", "X@nowhere.example").await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{backend:?}");
         assert!(r.text().await.unwrap().contains("Too many attempts"));
-        // Another reference still works until the IP's limit.
+        // ...but wrong guesses do not lock the real customer out of their order.
+        let r = lookup(&app, &csrf, "po", "po-2026-0077", EMAIL).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{backend:?}");
+        let csrf = start(&app).await;
         let r = lookup(&app, &csrf, "po", "PO-2026-0042", EMAIL).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let r = lookup(&app, &csrf, "invoice", "INV-10042", EMAIL).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
         // 6 counted for this IP; the 7th is refused whatever the reference.
+        let csrf = start(&app).await;
         let r = lookup(&app, &csrf, "shipment", "SHP-50042-2", EMAIL).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         // A new window starts after an hour.

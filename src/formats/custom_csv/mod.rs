@@ -152,7 +152,7 @@ fn push_property(
 /// Free text from the order system is escaped, not refused: a leading `'` defuses formula
 /// starts, and quoting keeps a delimiter, quote or line break inside its cell.
 fn push_free_text(line: &mut String, s: &str, d: Delimiter) -> std::fmt::Result {
-    let defused = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let defused = if s.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()

@@ -151,7 +151,8 @@ fn text_problem(s: &str, d: Delimiter) -> Option<String> {
             "is {len} characters long; at most {MAX_TEXT_LEN} are allowed"
         ));
     }
-    if s.starts_with(['=', '+', '-', '@']) {
+    // Spreadsheets skip leading spaces before they look for a formula, so the guard does too.
+    if s.trim_start().starts_with(['=', '+', '-', '@']) {
         return Some(
             "may not start with =, +, - or @ (a spreadsheet would run it as a formula)".into(),
         );

@@ -23,7 +23,9 @@ pub(crate) fn mac(key: &[u8; 20], data: &[u8]) -> [u8; 20] {
     // HMAC pads a short key with zeros to the block size (RFC 2104), so padding it here gives
     // the same MAC through the infallible constructor, with no error path to invent.
     let mut block = Zeroizing::new([0u8; 64]);
-    block[..20].copy_from_slice(key);
+    for (b, k) in block.iter_mut().zip(key) {
+        *b = *k;
+    }
     let mut m = <Hmac<Sha1> as KeyInit>::new((&*block).into());
     m.update(data);
     m.finalize().into_bytes().into()

@@ -46,7 +46,9 @@ fn is_repetition(lower: &str) -> bool {
     (1..=4).any(|unit| {
         chars.len() >= unit * 2
             && chars.len().is_multiple_of(unit)
-            && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
+            && chars
+                .chunks(unit)
+                .all(|chunk| Some(chunk) == chars.get(..unit))
     })
 }
 

@@ -56,7 +56,7 @@ pub struct PgpRecipient {
 impl PgpRecipient {
     /// Parses an armored or binary certificate, checking it as of now.
     pub fn parse(bytes: &[u8]) -> Result<PgpRecipient, PgpKeyError> {
-        Self::parse_at(bytes, SystemTime::now())
+        Self::parse_at(bytes, crate::clock::Clock::System.system_time())
     }
 
     /// Parses an armored or binary certificate, checking it as of `now`.

@@ -5,7 +5,7 @@ use super::fields::Fields;
 use super::{render_status, see_other, Session};
 use crate::domain::{BusinessEmail, OrderNumber, ReferenceKind};
 use crate::request::draft::{self, NewDraft};
-use crate::request::{lookup, rate_limit};
+use crate::request::lookup;
 use crate::web::security::client_ip;
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
@@ -32,7 +32,7 @@ pub async fn start_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let session = Session::of(&req);
+    let session = Session::of(&req, &state);
     let mut resp = state.render("start.html", start_context(&session))?;
     session.attach(&state, &mut resp);
     Ok(resp)
@@ -51,7 +51,7 @@ pub async fn lookup(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let started = Instant::now();
-    let session = Session::of(&req);
+    let session = Session::of(&req, &state);
     let form = Fields(form.into_inner());
     session.verify(form.get("csrf"))?;
 
@@ -85,35 +85,21 @@ pub async fn lookup(
     let kind = ReferenceKind::guess(number.as_str()).unwrap_or(kind);
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let now = state.clock.now();
-    let (per_ip, per_ref) = (
-        state.config.lookups_per_ip_per_hour,
-        state.config.lookups_per_reference_per_hour,
-    );
-    let session_hash = session.hash();
+    let limits = lookup::Limits::from_config(&state.config);
+    // A successful lookup moves the browser to a new session value (the old one, however it
+    // got there, is worth nothing); a failed one keeps the current session.
+    let rotated = Session::fresh(&state);
+    let session_hash = rotated.hash();
     let typed = (number.as_str().to_string(), email.as_str().to_string());
     let outcome = state
         .db
         .run(move |conn| -> Result<Outcome, AppError> {
-            let ip_ok = rate_limit::hit(
-                conn,
-                &rate_limit::ip_bucket(&ip),
-                per_ip,
-                rate_limit::HOUR,
-                now,
-            )?;
-            let ref_ok = rate_limit::hit(
-                conn,
-                &rate_limit::reference_bucket(kind.as_str(), number.as_str()),
-                per_ref,
-                rate_limit::HOUR,
-                now,
-            )?;
-            if !(ip_ok && ref_ok) {
-                return Ok(Outcome::Limited);
-            }
-            let Some(found) = lookup::find_order(conn, kind, &number, &email)? else {
-                return Ok(Outcome::NotFound);
-            };
+            let found =
+                match lookup::find_order_limited(conn, limits, kind, &number, &email, &ip, now)? {
+                    lookup::Limited::Found(found) => found,
+                    lookup::Limited::NotFound => return Ok(Outcome::NotFound),
+                    lookup::Limited::Refused(_) => return Ok(Outcome::Limited),
+                };
             let id = draft::create(
                 conn,
                 &NewDraft {
@@ -129,7 +115,11 @@ pub async fn lookup(
         })
         .await?;
     match outcome {
-        Outcome::Found(id) => Ok(see_other(&format!("/request/{id}/shipments"))),
+        Outcome::Found(id) => {
+            let mut resp = see_other(&format!("/request/{id}/shipments"));
+            rotated.attach(&state, &mut resp);
+            Ok(resp)
+        }
         Outcome::Limited => render_status(
             &state,
             "customer/too_many.html",

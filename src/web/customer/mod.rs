@@ -9,7 +9,6 @@ mod fields;
 mod format;
 mod format_form;
 mod lookup;
-mod multipart;
 mod protection;
 mod review;
 mod shipments;
@@ -20,6 +19,7 @@ use crate::request::{Draft, Step};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
 
 /// Name of the customer's session cookie.
 pub const SESSION_COOKIE: &str = "sp_customer";
@@ -49,24 +49,51 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The browser's session: the cookie's value, and whether it has to be set on this response.
+/// Only values this server issued are adopted: each carries a MAC under a key derived from the
+/// master key, so a value planted by someone else is ignored and replaced.
 pub struct Session {
     value: String,
     is_new: bool,
 }
 
+const SESSION_MAC: &str = "customer-session-cookie";
+
 impl Session {
-    /// The session the request's cookie names, or a fresh one.
-    pub fn of(req: &HttpRequest) -> Session {
-        match req.cookie(SESSION_COOKIE) {
-            Some(c) if c.value().starts_with("sp_cs_") && c.value().len() > 40 => Session {
+    /// The session the request's cookie names, if this server issued it; otherwise a fresh one.
+    pub fn of(req: &HttpRequest, state: &AppState) -> Session {
+        match csrf::request_cookie(req, SESSION_COOKIE) {
+            Some(c) if Session::issued_here(c.value(), state) => Session {
                 value: c.value().to_string(),
                 is_new: false,
             },
-            _ => Session {
-                value: csrf::random_token("sp_cs_"),
-                is_new: true,
-            },
+            _ => Session::fresh(state),
         }
+    }
+
+    /// A new session value, to be set on the response.
+    pub fn fresh(state: &AppState) -> Session {
+        let random = csrf::random_token("sp_cs_");
+        let mac = state.vault.mac(SESSION_MAC, random.as_bytes());
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac);
+        Session {
+            value: format!("{random}.{tag}"),
+            is_new: true,
+        }
+    }
+
+    fn issued_here(value: &str, state: &AppState) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some((random, tag)) = value.rsplit_once('.') else {
+            return false;
+        };
+        if !random.starts_with("sp_cs_") || random.len() < 40 {
+            return false;
+        }
+        let Ok(tag) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        let expected = state.vault.mac(SESSION_MAC, random.as_bytes());
+        bool::from(tag.as_slice().ct_eq(expected.as_slice()))
     }
 
     /// What the database stores: SHA-256 of the cookie value.
@@ -90,8 +117,11 @@ impl Session {
     /// Sets the cookie on `resp` when the session is new.
     pub fn attach(&self, state: &AppState, resp: &mut HttpResponse) {
         if self.is_new {
-            let cookie: Cookie<'static> =
-                csrf::session_cookie(SESSION_COOKIE, self.value.clone(), &state.config);
+            let cookie: Cookie<'static> = csrf::session_cookie(
+                csrf::cookie_name(SESSION_COOKIE, &state.config),
+                self.value.clone(),
+                &state.config,
+            );
             let _ = resp.add_cookie(&cookie);
         }
     }
@@ -183,7 +213,7 @@ pub async fn open(
     draft_id: &str,
     step: Step,
 ) -> Result<(Session, Draft), Refusal> {
-    let session = Session::of(req);
+    let session = Session::of(req, state);
     let id = draft_id.to_string();
     let hash = session.hash();
     let now = state.clock.now();

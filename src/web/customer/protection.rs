@@ -1,12 +1,14 @@
 //! Step 2: one file or one per shipment; password, PGP or both. Passwords are sealed in the
 //! draft, never stored in its choices; the public key is shown back with its fingerprint.
 
-use super::{context, multipart, open, render_status, see_other, step_url, Session};
+use super::fields::Fields;
+use super::{context, open, render_status, see_other, step_url, Session};
 use crate::db::schema::customers;
 use crate::packaging::{suggest_passphrase, PgpRecipient, ZipPassword};
 use crate::request::draft::{self, PgpChoice};
 use crate::request::{Bundling, Draft, ProtectionKind, Step};
 use crate::vault::SecretString;
+use crate::web::multipart;
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -15,6 +17,8 @@ use std::collections::BTreeMap;
 
 /// Largest protection form accepted (a public key is a few KiB).
 const MAX_BODY: usize = 256 * 1024;
+/// The form has a dozen fields; anything far beyond that is not our form.
+const MAX_PARTS: usize = 64;
 
 /// The customer's saved PGP key, offered only to the address it was approved for.
 async fn saved_key(state: &AppState, draft: &Draft) -> Result<Option<String>, AppError> {
@@ -97,23 +101,25 @@ pub async fn save(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (session, mut draft) = match open(&state, &req, &path, Step::Protection).await {
         Ok(x) => x,
         Err(r) => return r.into_response(),
     };
-    if body.len() > MAX_BODY {
-        return Err(AppError::BadRequest("The form is too large.".into()));
-    }
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let form = multipart::boundary(content_type)
-        .and_then(|b| multipart::parse(&body, &b))
-        .ok_or_else(|| AppError::BadRequest("The form could not be read.".into()))?;
+    let limits = multipart::Limits {
+        total: MAX_BODY,
+        parts: MAX_PARTS,
+    };
+    let parts = multipart::read(&req, payload, limits)
+        .await
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let form = Fields(
+        parts
+            .into_iter()
+            .map(|p| (p.name, String::from_utf8_lossy(&p.data).into_owned()))
+            .collect(),
+    );
     session.verify(form.get("csrf"))?;
 
     let mut errors = BTreeMap::new();

@@ -8,6 +8,7 @@ use crate::db::DbError;
 use crate::delivery::links::{self, Found, LinkKind};
 use crate::delivery::{DeliveryError, LinkToken, PackageRow};
 use crate::mail::compose::human_size;
+use crate::request::rate_limit;
 use crate::storage;
 use crate::web::security::client_ip;
 use crate::web::{AppError, AppState};
@@ -121,10 +122,34 @@ pub async fn download(
         None => false,
         Some(hash) => {
             let (pid, limit) = (id.clone(), state.config.wrong_password_limit);
+            let (per_ip, bucket, now) = (
+                state.config.download_passwords_per_ip_per_hour,
+                rate_limit::download_password_bucket(&ip),
+                state.clock.now(),
+            );
+            // One address may try so many passwords an hour, whatever the package.
             let reserved = state
                 .db
-                .run(move |conn| links::reserve_attempt(conn, &pid, limit))
+                .run(move |conn| {
+                    if !rate_limit::hit(conn, &bucket, per_ip, rate_limit::HOUR, now)? {
+                        return Ok(None);
+                    }
+                    links::reserve_attempt(conn, &pid, limit).map(Some)
+                })
                 .await?;
+            let Some(reserved) = reserved else {
+                return download_page(
+                    &req,
+                    &state,
+                    &found,
+                    Some(
+                        "Too many password attempts from your network. Wait an hour, then try \
+                         again."
+                            .into(),
+                    ),
+                    StatusCode::TOO_MANY_REQUESTS,
+                );
+            };
             if !reserved {
                 return match lookup(&state, &token).await? {
                     Ok(found) => download_page(

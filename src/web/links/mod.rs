@@ -26,20 +26,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The CSRF value for a form: the browser's existing cookie when it has a well-formed one (so
 /// two open tabs both work), else a new one to set.
 fn csrf_for(req: &HttpRequest, state: &AppState) -> (String, Option<Cookie<'static>>) {
-    if let Some(existing) = req.cookie(CSRF_COOKIE) {
+    if let Some(existing) = csrf::request_cookie(req, CSRF_COOKIE) {
         let value = existing.value();
         if value.starts_with(CSRF_PREFIX) && value.len() == CSRF_PREFIX.len() + 43 {
             return (value.to_string(), None);
         }
     }
     let value = csrf::random_token(CSRF_PREFIX);
-    let cookie = csrf::session_cookie(CSRF_COOKIE, value.clone(), &state.config);
+    let cookie = csrf::session_cookie(
+        csrf::cookie_name(CSRF_COOKIE, &state.config),
+        value.clone(),
+        &state.config,
+    );
     (value, Some(cookie))
 }
 
 /// The submitted form value must equal the cookie (constant-time).
 fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
-    let cookie = req.cookie(CSRF_COOKIE).ok_or(AppError::Csrf)?;
+    let cookie = csrf::request_cookie(req, CSRF_COOKIE).ok_or(AppError::Csrf)?;
     csrf::verify(cookie.value(), Some(submitted))
 }
 

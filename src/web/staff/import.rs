@@ -1,19 +1,20 @@
 //! `GET/POST /staff/import`: admins upload a manifest and its token files; the shared importer
 //! checks everything and reports every problem with its file and line.
 
-use super::multipart::{self, Part};
 use super::StaffError;
 use super::{check_csrf, client_ip, page_context, render_status, require_admin, signed_in};
 use crate::audit::{self, Entry};
 use crate::db::write_tx;
 use crate::import::{self, ImportError, ImportInput, ImportOutcome, Manifest};
+use crate::web::multipart::{self, Part};
 use crate::web::{AppError, AppState};
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 
 /// Largest upload accepted, all files together.
 const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+/// A manifest, its files and the CSRF field; far more parts is not a real import.
+const MAX_PARTS: usize = 1000;
 
 /// The upload form.
 pub async fn form(
@@ -32,27 +33,22 @@ pub async fn form(
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, StaffError> {
     let session = signed_in(&req, &state).await?;
     require_admin(&session)?;
-    let boundary = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(multipart::boundary)
-        .ok_or_else(|| bad("Send the form as multipart/form-data."))?;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| bad("The upload was interrupted."))?;
-        if body.len() + chunk.len() > MAX_UPLOAD {
-            return Err(bad(
-                "The upload is larger than 64 MiB; import it with the CLI.",
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let parts = multipart::parse(&body, &boundary).ok_or_else(|| bad("The upload is damaged."))?;
+    let limits = multipart::Limits {
+        total: MAX_UPLOAD,
+        parts: MAX_PARTS,
+    };
+    let parts = multipart::read(&req, payload, limits)
+        .await
+        .map_err(|e| match e {
+            multipart::MultipartError::TooLarge(_) => {
+                bad("The upload is larger than 64 MiB; import it with the CLI.")
+            }
+            other => StaffError::App(AppError::BadRequest(other.to_string())),
+        })?;
     let csrf = parts
         .iter()
         .find(|p| p.name == "csrf")

@@ -3,9 +3,9 @@
 use super::{client_ip, cookie_value, see_other, signed_in, StaffError, COOKIE};
 use crate::audit::{self, Entry};
 use crate::db::{write_tx, DbError};
-use crate::staff::login::{self, Credentials, Outcome, GENERIC_FAILURE};
-use crate::staff::session;
+use crate::staff::login::{self, Outcome, GENERIC_FAILURE, THROTTLED};
 use crate::staff::totp::TotpCode;
+use crate::staff::{password, session};
 use crate::vault::SecretString;
 use crate::web::csrf::{self, random_token, session_cookie, token_hash};
 use crate::web::{AppError, AppState};
@@ -48,7 +48,11 @@ fn render_form(
     *response.status_mut() = status;
     if fresh {
         response
-            .add_cookie(&session_cookie(COOKIE, cookie, &state.config))
+            .add_cookie(&session_cookie(
+                csrf::cookie_name(COOKIE, &state.config),
+                cookie,
+                &state.config,
+            ))
             .map_err(|e| StaffError::App(AppError::internal(e)))?;
     }
     Ok(response)
@@ -75,40 +79,55 @@ pub async fn submit(
     let old_cookie = cookie_value(&req);
     let expected = old_cookie.as_deref().map(login_csrf).unwrap_or_default();
     csrf::verify(&expected, form.csrf.as_deref())?;
-    let creds = Credentials {
-        email: form.email.clone(),
-        password: SecretString::new(form.password),
-        code: TotpCode::parse(&form.code),
-    };
+    let code = TotpCode::parse(&form.code);
+    let email = form.email.clone();
+    let password = SecretString::new(form.password);
     let ip = client_ip(&req, &state);
     let now = state.clock.now();
+    // Phase 1 holds a connection for two short statements; the hash runs with none held.
+    let begin_ip = ip.clone();
+    let attempt = state
+        .db
+        .run(move |conn| {
+            login::begin(conn, &email, &begin_ip, now)
+                .map_err(|e| AppError::internal(anyhow::Error::new(e)))
+        })
+        .await?;
+    let password_ok = if attempt.needs_hash() {
+        password::verify_bounded(password, attempt.stored_hash()).await
+    } else {
+        false
+    };
     let vault = state.vault.clone();
     let outcome = state
         .db
         .run(move |conn| {
-            let outcome = login::sign_in(conn, &vault, &creds, &ip, now)
+            let outcome = login::finish(conn, &vault, &attempt, password_ok, code, &ip, now)
                 .map_err(|e| AppError::internal(anyhow::Error::new(e)))?;
-            let Outcome::SignedIn(member) = outcome else {
-                return Ok::<_, AppError>(None);
-            };
-            let id = session::start(conn, &member.id, old_cookie.as_deref(), now)?;
-            Ok(Some(id))
+            match outcome {
+                Outcome::SignedIn(member) => {
+                    let id = session::start(conn, &member.id, old_cookie.as_deref(), now)?;
+                    Ok::<_, AppError>(Ok(id))
+                }
+                other => Ok(Err(other)),
+            }
         })
         .await?;
-    let Some(id) = outcome else {
-        let email = form.email.chars().take(254).collect::<String>();
-        return render_form(
-            &req,
-            &state,
-            Some(GENERIC_FAILURE),
-            &email,
-            StatusCode::UNAUTHORIZED,
-        );
+    let id = match outcome {
+        Ok(id) => id,
+        Err(failed) => {
+            let email = form.email.chars().take(254).collect::<String>();
+            let (message, status) = match failed {
+                Outcome::Throttled => (THROTTLED, StatusCode::TOO_MANY_REQUESTS),
+                _ => (GENERIC_FAILURE, StatusCode::UNAUTHORIZED),
+            };
+            return render_form(&req, &state, Some(message), &email, status);
+        }
     };
     let mut response = see_other("/staff/requests");
     response
         .add_cookie(&session_cookie(
-            COOKIE,
+            csrf::cookie_name(COOKIE, &state.config),
             id.expose().to_string(),
             &state.config,
         ))
@@ -152,8 +171,9 @@ pub async fn logout(
         })
         .await?;
     let mut response = see_other("/staff/login");
-    let mut gone = Cookie::new(COOKIE, "");
+    let mut gone = Cookie::new(csrf::cookie_name(COOKIE, &state.config), "");
     gone.set_path("/");
+    gone.set_secure(!state.config.is_demo());
     gone.make_removal();
     response
         .add_cookie(&gone)

@@ -5,7 +5,6 @@ mod customers;
 mod emails;
 mod import;
 mod login;
-mod multipart;
 mod orders;
 mod requests;
 
@@ -123,7 +122,7 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// The cookie's value, if the browser sent one.
 fn cookie_value(req: &HttpRequest) -> Option<String> {
-    req.cookie(COOKIE).map(|c| c.value().to_string())
+    csrf::request_cookie(req, COOKIE).map(|c| c.value().to_string())
 }
 
 /// The live session behind the request's cookie, or [`StaffError::SignIn`].

@@ -141,6 +141,7 @@ enum Stepped<T> {
 /// Checks the fresh code and runs `action` on the same connection; the code is consumed even
 /// when the action is refused, so it cannot be replayed.
 async fn with_fresh_code<T, F>(
+    req: &HttpRequest,
     state: &web::Data<AppState>,
     session: &Session,
     code: &str,
@@ -154,10 +155,11 @@ where
     let now = state.clock.now();
     let app = state.clone();
     let staff_id = session.staff.id.clone();
+    let ip = client_ip(req, state);
     state
         .db
         .run(move |conn| {
-            if !confirm_code(conn, &app.vault, &staff_id, code, now).map_err(login_error)? {
+            if !confirm_code(conn, &app.vault, &staff_id, code, &ip, now).map_err(login_error)? {
                 return Ok::<_, AppError>(Stepped::BadCode);
             }
             Ok(Stepped::Done(action(conn, &app, now)?))
@@ -177,7 +179,7 @@ pub async fn approve(
     let id = RequestId::from_raw(path.into_inner());
     let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
     let request_id = id.clone();
-    let result = with_fresh_code(&state, &session, &form.code, move |conn, app, now| {
+    let result = with_fresh_code(&req, &state, &session, &form.code, move |conn, app, now| {
         let who = Who {
             actor: &actor,
             client_ip: &ip,
@@ -307,7 +309,7 @@ pub async fn package_action(
         _ => 0,
     };
     let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
-    let result = with_fresh_code(&state, &session, &form.code, move |conn, app, now| {
+    let result = with_fresh_code(&req, &state, &session, &form.code, move |conn, app, now| {
         let who = Who {
             actor: &actor,
             client_ip: &ip,

@@ -113,6 +113,15 @@ impl Customer {
             .ok_or(("lookup did not redirect".to_string(), r.status().as_u16()))?
             .to_string();
         let base = format!("{}{}", self.base_url, loc.trim_end_matches("/shipments"));
+        // A successful lookup rotates the session cookie, and with it the forms' CSRF token.
+        let page = self
+            .expect(
+                self.client.get(format!("{base}/shipments")).send().await,
+                "shipments page",
+            )
+            .await?;
+        let csrf =
+            csrf_of(&page.text().await.unwrap_or_default()).ok_or(("no csrf".to_string(), 0))?;
         let mut form = vec![("csrf".to_string(), csrf.clone())];
         for (id, serial) in &ships.0 {
             form.push(("ship".into(), id.clone()));

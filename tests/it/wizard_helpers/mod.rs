@@ -71,6 +71,15 @@ pub async fn draft_for(app: &TestApp, kind: &str, reference: &str) -> (String, S
     let loc = location(&resp);
     assert!(loc.ends_with("/shipments"), "{loc}");
     let base = format!("{}{}", app.base_url, loc.trim_end_matches("/shipments"));
+    // A successful lookup rotates the session, and with it the forms' CSRF token.
+    let _ = csrf;
+    let page = app
+        .client
+        .get(format!("{base}/shipments"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
     (base, csrf)
 }
 
