@@ -13,10 +13,12 @@ pub mod formats;
 pub mod import;
 pub mod jobs;
 pub mod mail;
-pub mod pack;
-pub mod packaging;
+pub mod pipeline;
 pub mod request;
 pub mod staff;
 pub mod storage;
 pub mod vault;
 pub mod web;
+
+/// The old name of [`pipeline`], kept while branches written against it are merged.
+pub use pipeline as packaging;

@@ -1,18 +1,18 @@
-//! Builds one package of a request: groups the tokens into files (no seed read yet), then
-//! streams each file's tokens page by page through the format writer into the zip/PGP stack
-//! and on into sealed chunks. Memory stays flat: a page of tokens and a chunk at a time.
+//! Builds one package of a request through the one pipeline ([`crate::pipeline::build`]): the
+//! request's tokens are a [`TokenSource`] whose shapes come from the database without any seed,
+//! and whose seeds are decrypted a page at a time as each planned file streams into the zip/PGP
+//! stack and on into sealed chunks.
 
 use super::submit::SubmitError;
-use super::tokens::{self, Placed, TokenReader};
+use super::tokens::{self, Placed, TokenReader, PAGE};
 use crate::db::schema::packages;
 use crate::db::DbConnection;
-use crate::formats::{FormatOptions, SeedFormat};
-use crate::packaging::{build_package, PackageEntry, Protection, ReadmeInput, SafeFileName};
+use crate::formats::{FormatOptions, SeedFormat, TokenShape};
+use crate::pipeline::source::{Each, Wanted};
+use crate::pipeline::{self, PackError, PackageRequest, Protection, TokenSource};
 use crate::storage::ChunkWriter;
 use crate::vault::Vault;
 use diesel::prelude::*;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::Mutex;
 
@@ -42,30 +42,31 @@ impl<W: Write> Write for Locked<W> {
     }
 }
 
-/// Files of a package: (group, part) → tokens, in first-seen order of groups.
-fn files<'p>(
-    format: &SeedFormat,
-    placed: &'p [Placed],
-) -> Vec<(Option<String>, Option<usize>, Vec<&'p Placed>)> {
-    let mut groups: BTreeMap<Option<String>, Vec<&Placed>> = BTreeMap::new();
-    for p in placed {
-        groups
-            .entry(format.file_group(&p.shape))
-            .or_default()
-            .push(p);
+/// A request's tokens: shapes from the database, seeds decrypted a page at a time.
+struct Stored<'r, 'c> {
+    placed: &'r [Placed],
+    reader: TokenReader<'c>,
+}
+
+impl TokenSource for Stored<'_, '_> {
+    fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()> {
+        self.placed.iter().for_each(|p| each(&p.shape));
+        Ok(())
     }
-    let mut out = Vec::new();
-    for (group, list) in groups {
-        match format.max_tokens_per_file {
-            Some(max) if max > 0 && list.len() > max => {
-                for (i, chunk) in list.chunks(max).enumerate() {
-                    out.push((group.clone(), Some(i + 1), chunk.to_vec()));
-                }
+
+    fn tokens(&mut self, wanted: &mut Wanted<'_>, each: &mut Each<'_>) -> anyhow::Result<()> {
+        let mut page: Vec<&Placed> = Vec::with_capacity(PAGE as usize);
+        for p in self.placed {
+            if wanted(&p.shape) {
+                page.push(p);
             }
-            _ => out.push((group, None, list)),
+            if page.len() == PAGE as usize {
+                self.reader.for_each(&page, each)?;
+                page.clear();
+            }
         }
+        self.reader.for_each(&page, each)
     }
-    out
 }
 
 /// Builds and stores one package; returns its id.
@@ -86,8 +87,7 @@ pub fn build(
     for (id, _) in &plan.shipments {
         placed.extend(tokens::placed(conn, id)?);
     }
-    format
-        .check(&mut placed.iter().map(|p| p.shape.clone()))
+    pipeline::plan_files(format, &plan.name, placed.iter().map(|p| &p.shape))
         .map_err(|e| SubmitError::Invalid(e.to_string()))?;
     let package_id = uuid::Uuid::new_v4().to_string();
     let key = vault
@@ -110,34 +110,24 @@ pub fn build(
             packages::created_at.eq(now),
         ))
         .execute(conn)?;
-    let token_reader = RefCell::new(TokenReader::new(reader, vault));
-    let mut entries = Vec::new();
-    for (group, part, list) in files(format, &placed) {
-        let name = SafeFileName::parse(&format.file_name(&plan.name, group.as_deref(), part))
-            .map_err(anyhow::Error::from)?;
-        let reader = &token_reader;
-        entries.push(PackageEntry::new(name, move |out: &mut dyn Write| {
-            let mut rng = rand::rngs::OsRng;
-            let mut writer = format.open(options, &mut rng)?;
-            writer.begin(out)?;
-            reader.borrow_mut().for_each(&list, &mut |token, ctx| {
-                writer.write_token(out, token, ctx)?;
-                Ok(())
-            })?;
-            writer.finish(out)?;
-            Ok(())
-        }));
-    }
-    let readme = ReadmeInput {
-        format_name: format.name.to_string(),
-        token_count: placed.len() as u64,
-        how_to_import: format.how_to_import.to_string(),
-    };
-    let name = SafeFileName::parse(&plan.name).map_err(anyhow::Error::from)?;
     let at = time::OffsetDateTime::from_unix_timestamp(now).map_err(anyhow::Error::from)?;
+    let request = PackageRequest {
+        base_name: &plan.name,
+        format,
+        options,
+        protection,
+        now: at,
+    };
+    let mut source = Stored {
+        placed: &placed,
+        reader: TokenReader::new(reader, vault),
+    };
     let mut sink = Locked(Mutex::new(ChunkWriter::new(conn, key, &package_id)));
-    let summary = build_package(&mut sink, &name, entries, protection, &readme, at)
-        .map_err(anyhow::Error::from)?;
+    let summary = match pipeline::build(&mut sink, &request, &mut source) {
+        Ok(built) => built.summary,
+        Err(PackError::Format(e)) => return Err(SubmitError::Invalid(e.to_string())),
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
     let written = sink
         .0
         .into_inner()
