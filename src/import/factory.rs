@@ -401,4 +401,64 @@ mod tests {
             "line 3: serial 7 already appears on line 2"
         );
     }
+
+    #[test]
+    fn accepts_quotes_bom_crlf_lf_and_blank_lines() {
+        let text = "\u{feff}serial number,secret key,time interval,manufacturer,model\n\
+            \"10001001\",\"234567ABCDEFGHIJKLMNOPQRSTUVWXYZ\",60,\"Deepnet Security\",SafeID/Classic\r\n\
+            \n\
+            10001002, ZYXWVUTSRQPONMLKJIHGFEDCBA765432 ,60,Deepnet Security,SafeID/Classic\n\
+            \r\n   \n\n";
+        let tokens = parse(text.as_bytes(), &TokenOverrides::default()).unwrap();
+        let serials: Vec<&str> = tokens.iter().map(|t| t.serial.as_str()).collect();
+        assert_eq!(serials, ["10001001", "10001002"]);
+        assert_eq!(tokens[0].manufacturer, "Deepnet Security");
+    }
+
+    #[test]
+    fn a_stray_quote_names_its_line() {
+        let text = format!(
+            "{DEEPNET_HEADER}\n\
+             10001001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             10001002,ZYXWVUTSRQPONMLKJIH\"GFEDCBA765432,60,Deepnet Security,SafeID/Classic\n\
+             10001003,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n"
+        );
+        let e = parse(text.as_bytes(), &TokenOverrides::default()).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].to_string().starts_with("line 3: a stray quote"),
+            "{e:?}"
+        );
+        // An opening quote never closed swallows the rest: its line is named.
+        let text = format!(
+            "{DEEPNET_HEADER}\n\
+             10001001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             \"10001002,ZYXWVUTSRQPONMLKJIHGFEDCBA765432,60,Deepnet Security,SafeID/Classic\n\
+             10001003,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n"
+        );
+        let e = parse(text.as_bytes(), &TokenOverrides::default()).unwrap_err();
+        assert!(e[0].to_string().starts_with("line 3: "), "{e:?}");
+    }
+
+    #[test]
+    fn streams_a_file_from_disk_twice_in_the_same_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, GOOD).unwrap();
+        let file =
+            FactoryFile::check(FactoryInput::Path(&path), &TokenOverrides::default()).unwrap();
+        assert_eq!(file.len(), 2);
+        for _ in 0..2 {
+            let mut serials = Vec::new();
+            file.for_each(&mut |t| {
+                serials.push(t.serial.as_str().to_string());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(serials, ["10001001", "10001002"]);
+        }
+        // A file that changes between check and stream is an error, not a silent difference.
+        std::fs::write(&path, format!("{DEEPNET_HEADER}\n")).unwrap();
+        assert!(file.for_each(&mut |_| Ok(())).is_err());
+    }
 }

@@ -14,6 +14,7 @@ mod foundation;
 mod import;
 mod pack;
 mod packaging;
+mod pipeline_same;
 mod staff;
 mod wizard;
 mod wizard_flow;
