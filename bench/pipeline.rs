@@ -3,12 +3,12 @@
 //! Run with `cargo bench --bench pipeline`; figures on a shared machine swing, compare ratios.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sequoia_openpgp::cert::prelude::*;
-use sequoia_openpgp::serialize::SerializeInto;
 use seedport::domain::{HashAlg, OtpKind, Serial, Token, TokenContext};
 use seedport::formats::{CustomCsvSpec, FormatId, FormatOptions};
 use seedport::pipeline::{self, InMemory, PackageRequest, PgpRecipient, Protection, ZipPassword};
 use seedport::vault::{SecretBytes, SecretString};
+use sequoia_openpgp::cert::prelude::*;
+use sequoia_openpgp::serialize::SerializeInto;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -49,7 +49,9 @@ fn writers(c: &mut Criterion) {
     let options = options();
     let ctx = TokenContext::default();
     let mut group = c.benchmark_group("writer_100k");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(TOKENS as u64));
     for id in FormatId::ALL {
         let format = id.format();
@@ -86,7 +88,9 @@ fn whole(c: &mut Criterion) {
         recipient,
     };
     let mut group = c.benchmark_group("pipeline_100k");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(TOKENS as u64));
     for id in [FormatId::PskcPassphrase, FormatId::EntraCsv] {
         group.bench_function(format!("{}+password+pgp", id.as_str()), |b| {
@@ -100,10 +104,7 @@ fn whole(c: &mut Criterion) {
                         protection: &protection,
                         now: time::OffsetDateTime::now_utc(),
                     };
-                    let mut source = InMemory {
-                        tokens: &tokens,
-                        context: TokenContext::default(),
-                    };
+                    let mut source = InMemory::new(&tokens, TokenContext::default());
                     pipeline::build(io::sink(), &request, &mut source).unwrap()
                 },
                 BatchSize::PerIteration,

@@ -23,83 +23,102 @@ struct Row<'r> {
     fields: Vec<&'r str>,
 }
 
-/// Whether the header was read yet.
-enum Walk {
-    Header,
-    Data,
+/// The records of one pass over the input, read one at a time (pull, so a pass can pause
+/// between tokens and resume).
+struct Records<'i> {
+    csv: csv::Reader<Box<dyn std::io::Read + 'i>>,
+    record: csv::ByteRecord,
+    header_seen: bool,
 }
 
-/// Walks every non-blank record of `input`: the first is checked as the header, each later one
-/// is handed to `each` as a row or as the problem that made it unreadable.
+impl<'i> Records<'i> {
+    fn open(input: &'i FactoryInput<'_>) -> Result<Records<'i>, Problem> {
+        let reader = input
+            .open_text()
+            .map_err(|e| problem(None, format!("cannot read the file: {e}")))?;
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(64 * 1024)
+            .from_reader(reader);
+        Ok(Records {
+            csv,
+            record: csv::ByteRecord::new(),
+            header_seen: false,
+        })
+    }
+
+    /// Reads up to the next data row (checking the header on the way) and hands it to `each`,
+    /// as a row or as the problem that makes it unreadable. `None` at the end of the input.
+    fn next<R>(
+        &mut self,
+        each: impl FnOnce(Result<Row<'_>, Problem>) -> R,
+    ) -> Result<Option<R>, Problem> {
+        loop {
+            match self.csv.read_byte_record(&mut self.record) {
+                Ok(false) if self.header_seen => return Ok(None),
+                Ok(false) => return Err(problem(None, "the file is empty")),
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map(|p| p.line() as usize);
+                    return Err(problem(line, format!("the file cannot be read: {e}")));
+                }
+            }
+            let record = &self.record;
+            let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+            if record.iter().all(|f| f.trim_ascii().is_empty()) {
+                continue;
+            }
+            let mut fields = Vec::with_capacity(record.len());
+            let mut reason = None;
+            for raw in record.iter() {
+                match std::str::from_utf8(raw) {
+                    Ok(f) if f.contains(['"', '\n', '\r']) => {
+                        reason = Some(
+                            "a stray quote (\") makes this row unreadable: quote whole fields \
+                             or remove it",
+                        );
+                        break;
+                    }
+                    Ok(f) => fields.push(f.trim()),
+                    Err(_) => {
+                        reason = Some("this row is not UTF-8 text");
+                        break;
+                    }
+                }
+            }
+            if self.header_seen {
+                return Ok(Some(match reason {
+                    Some(r) => each(Err(problem(Some(line), r))),
+                    None => each(Ok(Row { line, fields })),
+                }));
+            }
+            if let Some(r) = reason {
+                return Err(problem(Some(line), r));
+            }
+            let normalized: Vec<String> = fields.iter().map(|h| h.to_ascii_lowercase()).collect();
+            if normalized.join(",") != DEEPNET_HEADER {
+                return Err(problem(
+                    Some(line),
+                    format!(
+                        "unknown column layout {:?}: expected the header \
+                         \"{DEEPNET_HEADER}\" or a PSKC file",
+                        fields.join(",")
+                    ),
+                ));
+            }
+            self.header_seen = true;
+        }
+    }
+}
+
+/// Walks every data row of `input` (see [`Records::next`]).
 fn walk(
     input: &FactoryInput<'_>,
     each: &mut dyn FnMut(Result<Row<'_>, Problem>),
 ) -> Result<(), Problem> {
-    let reader = input
-        .open_text()
-        .map_err(|e| problem(None, format!("cannot read the file: {e}")))?;
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(64 * 1024)
-        .from_reader(reader);
-    let mut record = csv::ByteRecord::new();
-    let mut state = Walk::Header;
-    loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
-                return Err(problem(line, format!("the file cannot be read: {e}")));
-            }
-        }
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        if record.iter().all(|f| f.trim_ascii().is_empty()) {
-            continue;
-        }
-        let mut fields = Vec::with_capacity(record.len());
-        let mut reason = None;
-        for raw in record.iter() {
-            match std::str::from_utf8(raw) {
-                Ok(f) if f.contains(['"', '\n', '\r']) => {
-                    reason = Some(
-                        "a stray quote (\") makes this row unreadable: quote whole fields or \
-                         remove it",
-                    );
-                    break;
-                }
-                Ok(f) => fields.push(f.trim()),
-                Err(_) => {
-                    reason = Some("this row is not UTF-8 text");
-                    break;
-                }
-            }
-        }
-        match (&state, reason) {
-            (Walk::Header, Some(r)) => return Err(problem(Some(line), r)),
-            (Walk::Header, None) => {
-                let normalized: Vec<String> =
-                    fields.iter().map(|h| h.to_ascii_lowercase()).collect();
-                if normalized.join(",") != DEEPNET_HEADER {
-                    return Err(problem(
-                        Some(line),
-                        format!(
-                            "unknown column layout {:?}: expected the header \
-                             \"{DEEPNET_HEADER}\" or a PSKC file",
-                            fields.join(",")
-                        ),
-                    ));
-                }
-                state = Walk::Data;
-            }
-            (Walk::Data, Some(r)) => each(Err(problem(Some(line), r))),
-            (Walk::Data, None) => each(Ok(Row { line, fields })),
-        }
-    }
-    if matches!(state, Walk::Header) {
-        return Err(problem(None, "the file is empty"));
-    }
+    let mut records = Records::open(input)?;
+    while records.next(&mut *each)?.is_some() {}
     Ok(())
 }
 
@@ -221,39 +240,57 @@ fn duplicates(
     .map_err(|p| vec![p])
 }
 
-/// Streams the tokens of a checked file, in file order.
-pub(super) fn for_each(
-    input: &FactoryInput<'_>,
+/// The tokens of a checked file, in file order, one pass over the input.
+pub struct CsvTokens<'i> {
+    records: Records<'i>,
     checked: CheckedCsv,
-    overrides: &TokenOverrides,
-    each: &mut dyn FnMut(Token) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut failure: Option<anyhow::Error> = None;
-    let mut seen = 0usize;
-    let changed = || anyhow::anyhow!("the token file changed while it was read");
-    walk(input, &mut |row| {
-        if failure.is_some() {
-            return;
-        }
-        seen += 1;
-        let result = row
-            .map_err(|_| changed())
-            .and_then(|row| {
-                parse_row(&row.fields, checked.encoding, overrides).map_err(|_| changed())
-            })
-            .and_then(&mut *each);
-        if let Err(e) = result {
-            failure = Some(e);
-        }
-    })
-    .map_err(|p| anyhow::anyhow!("the token file changed while it was read: {p}"))?;
-    if let Some(e) = failure {
-        return Err(e);
+    overrides: &'i TokenOverrides,
+    seen: usize,
+}
+
+fn changed() -> anyhow::Error {
+    anyhow::anyhow!("the token file changed while it was read")
+}
+
+impl<'i> CsvTokens<'i> {
+    pub(super) fn open(
+        input: &'i FactoryInput<'_>,
+        checked: CheckedCsv,
+        overrides: &'i TokenOverrides,
+    ) -> anyhow::Result<CsvTokens<'i>> {
+        Ok(CsvTokens {
+            records: Records::open(input).map_err(|_| changed())?,
+            checked,
+            overrides,
+            seen: 0,
+        })
     }
-    if seen != checked.count {
-        anyhow::bail!("the token file changed while it was read");
+}
+
+impl Iterator for CsvTokens<'_> {
+    type Item = anyhow::Result<Token>;
+
+    fn next(&mut self) -> Option<anyhow::Result<Token>> {
+        let (encoding, overrides) = (self.checked.encoding, self.overrides);
+        let next = self.records.next(|row| {
+            row.ok()
+                .and_then(|row| parse_row(&row.fields, encoding, overrides).ok())
+                .ok_or_else(changed)
+        });
+        match next {
+            Ok(Some(token)) => {
+                self.seen += 1;
+                Some(token)
+            }
+            Ok(None) if self.seen == self.checked.count => None,
+            Ok(None) | Err(_) => {
+                // Report once, then end.
+                self.seen = self.checked.count;
+                self.checked.count = usize::MAX;
+                Some(Err(changed()))
+            }
+        }
     }
-    Ok(())
 }
 
 fn parse_row(

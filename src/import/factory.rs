@@ -187,9 +187,34 @@ impl<'a> FactoryFile<'a> {
         &self,
         each: &mut dyn FnMut(Token) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        match &self.body {
-            Body::Csv(c) => csv_file::for_each(&self.input, *c, &self.overrides, each),
-            Body::Pskc(tokens) => tokens.iter().try_for_each(|t| each(t.clone())),
+        self.tokens()?.try_for_each(|t| each(t?))
+    }
+
+    /// One pass over the tokens, in file order, pulled one at a time. A file changed since it
+    /// was checked yields an error rather than different tokens.
+    pub fn tokens(&self) -> anyhow::Result<FactoryTokens<'_>> {
+        Ok(match &self.body {
+            Body::Csv(c) => {
+                FactoryTokens::Csv(csv_file::CsvTokens::open(&self.input, *c, &self.overrides)?)
+            }
+            Body::Pskc(tokens) => FactoryTokens::Pskc(tokens.iter()),
+        })
+    }
+}
+
+/// One pass over a checked factory file's tokens.
+pub enum FactoryTokens<'f> {
+    Csv(csv_file::CsvTokens<'f>),
+    Pskc(std::slice::Iter<'f, Token>),
+}
+
+impl Iterator for FactoryTokens<'_> {
+    type Item = anyhow::Result<Token>;
+
+    fn next(&mut self) -> Option<anyhow::Result<Token>> {
+        match self {
+            FactoryTokens::Csv(c) => c.next(),
+            FactoryTokens::Pskc(t) => t.next().map(|t| Ok(t.clone())),
         }
     }
 }

@@ -2,11 +2,11 @@
 //! tokens through the format writer into the zip / OpenPGP stack and on into `out`.
 
 use super::package::{build_package, PackageEntry, PackageSummary, Protection, SafeFileName};
-use super::plan::Planner;
+use super::plan::{PlannedFile, Planner};
 use super::readme::ReadmeInput;
-use super::source::TokenSource;
+use super::source::{Each, Take, TokenSource};
 use super::PackageError;
-use crate::formats::{FormatError, FormatOptions, SeedFormat};
+use crate::formats::{FormatError, FormatOptions, SeedFormat, TokenShape};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
@@ -61,25 +61,21 @@ pub fn build<W: Write + Send + Sync>(
         return Err(PackError::Empty);
     }
     let files = planner.finish(request.base_name)?;
-    let source = RefCell::new(source);
+    let walk = RefCell::new(Walk {
+        source,
+        ordinals: HashMap::new(),
+        last: None,
+    });
     let mut entries = Vec::with_capacity(files.len());
     for file in files {
         let name = SafeFileName::parse(&file.name)?;
-        let source = &source;
+        let walk = &walk;
         let options = request.options;
         entries.push(PackageEntry::new(name, move |w: &mut dyn Write| {
             let mut rng = rand::rngs::OsRng;
             let mut writer = format.open(options, &mut rng)?;
             writer.begin(w)?;
-            let mut ordinals: HashMap<Option<String>, usize> = HashMap::new();
-            let mut wanted = |shape: &crate::formats::TokenShape| {
-                let group = format.file_group(shape);
-                let n = ordinals.entry(group.clone()).or_default();
-                let ordinal = *n;
-                *n += 1;
-                file.holds(&group, ordinal)
-            };
-            source.borrow_mut().tokens(&mut wanted, &mut |token, ctx| {
+            walk.borrow_mut().file(format, &file, &mut |token, ctx| {
                 writer.write_token(w, token, ctx)?;
                 Ok(())
             })?;
@@ -107,6 +103,50 @@ pub fn build<W: Write + Send + Sync>(
     })
 }
 
+/// The walks over the source, one per planned file; a file that continues the group of the
+/// file before it resumes that walk instead of starting over.
+struct Walk<'s> {
+    source: &'s mut dyn TokenSource,
+    /// Tokens seen so far in the current walk, per file group.
+    ordinals: HashMap<Option<String>, usize>,
+    /// The group and end ordinal of the last file written.
+    last: Option<(Option<String>, usize)>,
+}
+
+impl Walk<'_> {
+    fn file(
+        &mut self,
+        format: &'static SeedFormat,
+        file: &PlannedFile,
+        each: &mut Each<'_>,
+    ) -> anyhow::Result<()> {
+        let resume = self.last.as_ref() == Some(&(file.group.clone(), file.first));
+        if !resume {
+            self.ordinals.clear();
+        }
+        let end = file.first + file.count;
+        let ordinals = &mut self.ordinals;
+        let mut wanted = |shape: &TokenShape| {
+            let group = format.file_group(shape);
+            let ours = group == file.group;
+            let n = ordinals.entry(group).or_default();
+            let ordinal = *n;
+            if ours && ordinal >= end {
+                return Take::Stop;
+            }
+            *n += 1;
+            if ours && ordinal >= file.first {
+                Take::Yes
+            } else {
+                Take::Skip
+            }
+        };
+        self.source.tokens(resume, &mut wanted, each)?;
+        self.last = Some((file.group.clone(), end));
+        Ok(())
+    }
+}
+
 /// A package base name reduced to the characters every file system accepts.
 pub fn safe_base(name: &str) -> String {
     let cleaned: String = name
@@ -125,5 +165,91 @@ pub fn safe_base(name: &str) -> String {
         "seeds".to_string()
     } else {
         trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{HashAlg, OtpKind, Serial, Token, TokenContext};
+    use crate::formats::FormatId;
+    use crate::pipeline::source::{InMemory, Wanted};
+    use crate::pipeline::ZipPassword;
+    use crate::vault::{SecretBytes, SecretString};
+    use std::io::Read;
+
+    /// Counts the walks that start over.
+    struct Counting<'t> {
+        inner: InMemory<'t>,
+        fresh_walks: usize,
+    }
+
+    impl TokenSource for Counting<'_> {
+        fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()> {
+            self.inner.shapes(each)
+        }
+        fn tokens(
+            &mut self,
+            resume: bool,
+            wanted: &mut Wanted<'_>,
+            each: &mut Each<'_>,
+        ) -> anyhow::Result<()> {
+            self.fresh_walks += usize::from(!resume);
+            self.inner.tokens(resume, wanted, each)
+        }
+    }
+
+    #[test]
+    fn the_parts_of_a_group_take_one_walk_and_split_the_tokens_in_order() {
+        let tokens: Vec<Token> = (0..250u32)
+            .map(|i| Token {
+                serial: Serial::parse(&format!("{}", 30_000_000 + i)).unwrap(),
+                secret: SecretBytes::new(vec![i as u8; 20]),
+                kind: OtpKind::Totp,
+                hash: HashAlg::Sha1,
+                digits: 6,
+                time_step: 30,
+                counter: 0,
+                manufacturer: "Deepnet Security".into(),
+                model: "SafeID/Enterprise".into(),
+            })
+            .collect();
+        let password = ZipPassword::parse(SecretString::new("a fine long passphrase".into()));
+        let protection = Protection::PasswordOnly(password.unwrap());
+        let options = FormatOptions::default();
+        let request = PackageRequest {
+            base_name: "PO1",
+            format: FormatId::EntraJson.format(),
+            options: &options,
+            protection: &protection,
+            now: time::OffsetDateTime::now_utc(),
+        };
+        let mut source = Counting {
+            inner: InMemory::new(&tokens, TokenContext::default()),
+            fresh_walks: 0,
+        };
+        let mut out = Vec::new();
+        let built = build(&mut out, &request, &mut source).unwrap();
+        assert_eq!(source.fresh_walks, 1);
+        assert_eq!(built.token_count, 250);
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(out)).unwrap();
+        for (part, range) in [(1, 0..100u32), (2, 100..200), (3, 200..250)] {
+            let mut f = zip
+                .by_name_decrypt(
+                    &format!("PO1_part{part:03}.json"),
+                    b"a fine long passphrase",
+                )
+                .unwrap();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            for i in 0..250 {
+                let serial = format!("{}", 30_000_000 + i);
+                assert_eq!(
+                    text.contains(&serial),
+                    range.contains(&i),
+                    "part {part}, {serial}"
+                );
+            }
+        }
     }
 }

@@ -93,10 +93,7 @@ pub fn run(args: &PackArgs) -> anyhow::Result<()> {
         protection: &protection,
         now: time::OffsetDateTime::now_utc(),
     };
-    let mut source = Factory {
-        file: &file,
-        context: TokenContext::default(),
-    };
+    let mut source = Factory::new(&file, TokenContext::default());
     let result = build(
         BufWriter::with_capacity(256 * 1024, sink),
         &request,

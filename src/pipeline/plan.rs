@@ -123,3 +123,65 @@ pub fn plan_files<'s>(
     }
     planner.finish(base)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{HashAlg, OtpKind, Serial};
+    use crate::formats::FormatId;
+
+    fn shape(serial: u32, step: u32) -> TokenShape {
+        TokenShape {
+            serial: Serial::parse(&serial.to_string()).unwrap(),
+            kind: OtpKind::Totp,
+            hash: HashAlg::Sha1,
+            digits: 6,
+            time_step: step,
+            counter: 0,
+            secret_len: 20,
+            manufacturer: "Deepnet Security".into(),
+            model: "SafeID/Classic".into(),
+        }
+    }
+
+    #[test]
+    fn groups_are_sorted_and_tokens_keep_their_order_within_a_group() {
+        let shapes = [shape(1, 60), shape(2, 30), shape(3, 60), shape(4, 30)];
+        let files = plan_files(FormatId::DuoCsv.format(), "PO1", &shapes).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["PO1_duo_TOTP6_30s.csv", "PO1_duo_TOTP6_60s.csv"]);
+        assert_eq!((files[0].first, files[0].count), (0, 2));
+        let g30 = Some("duo_TOTP6_30s".to_string());
+        assert!(files[0].holds(&g30, 1) && !files[0].holds(&g30, 2) && !files[1].holds(&g30, 0));
+    }
+
+    #[test]
+    fn large_groups_are_cut_into_numbered_parts() {
+        let format = FormatId::EntraJson.format();
+        let max = format.max_tokens_per_file.unwrap();
+        let shapes: Vec<TokenShape> = (0..(2 * max + 1) as u32)
+            .map(|i| shape(i + 1, 30))
+            .collect();
+        let files = plan_files(format, "PO1", &shapes).unwrap();
+        let summary: Vec<(&str, usize, usize)> = files
+            .iter()
+            .map(|f| (f.name.as_str(), f.first, f.count))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("PO1_part001.json", 0, max),
+                ("PO1_part002.json", max, max),
+                ("PO1_part003.json", 2 * max, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_before_any_file_is_planned() {
+        let mut hotp = shape(9, 30);
+        hotp.kind = OtpKind::Hotp;
+        let e = plan_files(FormatId::EntraCsv.format(), "PO1", &[shape(1, 30), hotp]).unwrap_err();
+        assert!(e.to_string().contains('9'), "{e}");
+    }
+}

@@ -8,7 +8,7 @@ use super::tokens::{self, Placed, TokenReader, PAGE};
 use crate::db::schema::packages;
 use crate::db::DbConnection;
 use crate::formats::{FormatOptions, SeedFormat, TokenShape};
-use crate::pipeline::source::{Each, Wanted};
+use crate::pipeline::source::{Each, Take, Wanted};
 use crate::pipeline::{self, PackError, PackageRequest, Protection, TokenSource};
 use crate::storage::ChunkWriter;
 use crate::vault::Vault;
@@ -46,6 +46,8 @@ impl<W: Write> Write for Locked<W> {
 struct Stored<'r, 'c> {
     placed: &'r [Placed],
     reader: TokenReader<'c>,
+    /// Where the last walk stopped.
+    position: usize,
 }
 
 impl TokenSource for Stored<'_, '_> {
@@ -54,11 +56,23 @@ impl TokenSource for Stored<'_, '_> {
         Ok(())
     }
 
-    fn tokens(&mut self, wanted: &mut Wanted<'_>, each: &mut Each<'_>) -> anyhow::Result<()> {
+    fn tokens(
+        &mut self,
+        resume: bool,
+        wanted: &mut Wanted<'_>,
+        each: &mut Each<'_>,
+    ) -> anyhow::Result<()> {
+        let start = if resume { self.position } else { 0 };
+        self.position = self.placed.len();
         let mut page: Vec<&Placed> = Vec::with_capacity(PAGE as usize);
-        for p in self.placed {
-            if wanted(&p.shape) {
-                page.push(p);
+        for (i, p) in self.placed.iter().enumerate().skip(start) {
+            match wanted(&p.shape) {
+                Take::Yes => page.push(p),
+                Take::Skip => {}
+                Take::Stop => {
+                    self.position = i;
+                    break;
+                }
             }
             if page.len() == PAGE as usize {
                 self.reader.for_each(&page, each)?;
@@ -121,6 +135,7 @@ pub fn build(
     let mut source = Stored {
         placed: &placed,
         reader: TokenReader::new(reader, vault),
+        position: 0,
     };
     let mut sink = Locked(Mutex::new(ChunkWriter::new(conn, key, &package_id)));
     let summary = match pipeline::build(&mut sink, &request, &mut source) {
