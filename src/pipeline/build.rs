@@ -18,6 +18,8 @@ pub enum PackError {
     Format(#[from] FormatError),
     #[error(transparent)]
     Package(#[from] PackageError),
+    #[error(transparent)]
+    Choice(#[from] super::choice::ChoiceError),
     #[error("there are no tokens to pack")]
     Empty,
     #[error("reading the tokens failed")]
@@ -51,6 +53,9 @@ pub fn build<W: Write + Send + Sync>(
     source: &mut dyn TokenSource,
 ) -> Result<Built, PackError> {
     let format = request.format;
+    if !request.protection.zipped() && !super::choice::armorable(format.id) {
+        return Err(PackError::Choice(super::choice::ChoiceError::ArmoredFormat));
+    }
     format.check_options(request.options)?;
     let mut planner = Planner::new(format);
     source

@@ -5,6 +5,7 @@
 use super::package::Protection;
 use super::password::{PasswordError, ZipPassword};
 use super::pgp::PgpRecipient;
+use crate::formats::FormatId;
 use crate::vault::{SecretBytes, SecretString};
 
 /// Why a protection or PSKC secret was refused. Messages are for the customer and never
@@ -13,6 +14,10 @@ use crate::vault::{SecretBytes, SecretString};
 pub enum ChoiceError {
     #[error("Choose how the file is protected: a password, a PGP key, or both")]
     NoProtection,
+    #[error("PGP armored without a zip needs your PGP public key and no zip password")]
+    Armored,
+    #[error("PGP armored without a zip is offered for PSKC and custom CSV files only")]
+    ArmoredFormat,
     #[error("PSKC passphrase: {0}")]
     Passphrase(PasswordError),
     #[error(
@@ -36,6 +41,31 @@ pub fn protection(
         (None, Some(recipient)) => Ok(Protection::PgpOnly(recipient)),
         (None, None) => Err(ChoiceError::NoProtection),
     }
+}
+
+/// "PGP, armored, no zip": the one seed file encrypted to `recipient`, for importers that
+/// decrypt PGP themselves. Only single-file formats they read (PSKC, custom CSV) qualify.
+pub fn armored(
+    password: Option<ZipPassword>,
+    recipient: Option<PgpRecipient>,
+    format: FormatId,
+) -> Result<Protection, ChoiceError> {
+    if !armorable(format) {
+        return Err(ChoiceError::ArmoredFormat);
+    }
+    match (password, recipient) {
+        (None, Some(recipient)) => Ok(Protection::PgpArmored(recipient)),
+        _ => Err(ChoiceError::Armored),
+    }
+}
+
+/// Whether a format may be delivered as "PGP, armored, no zip": one file that an importer
+/// decrypting PGP itself reads.
+pub fn armorable(format: FormatId) -> bool {
+    matches!(
+        format,
+        FormatId::PskcPlain | FormatId::PskcPsk | FormatId::PskcPassphrase | FormatId::CustomCsv
+    )
 }
 
 /// A PSKC passphrase: the same policy as the zip password (at least 12 characters, not a

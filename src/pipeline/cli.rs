@@ -3,7 +3,7 @@
 use super::source::Factory;
 use super::{build, choice, PackError, PackageRequest, PgpRecipient, Protection, ZipPassword};
 use crate::domain::TokenContext;
-use crate::formats::{self, CustomCsvSpec, FormatOptions};
+use crate::formats::{self, CustomCsvSpec, FormatId, FormatOptions};
 use crate::import::{FactoryFile, FactoryInput, TokenOverrides};
 use crate::vault::SecretString;
 use anyhow::{bail, Context};
@@ -28,6 +28,10 @@ pub struct PackArgs {
     /// The recipient's OpenPGP public key (armored or binary).
     #[arg(long)]
     pub pgp_key: Option<PathBuf>,
+    /// With --pgp-key and no --password-file: the one seed file itself, OpenPGP-encrypted and
+    /// ASCII-armored, no zip (PSKC and custom CSV; privacyIDEA imports it directly).
+    #[arg(long, requires = "pgp_key")]
+    pub pgp_armored: bool,
     /// pskc-passphrase: file holding the passphrase.
     #[arg(long, conflicts_with = "pskc_key_hex_file")]
     pub pskc_passphrase_file: Option<PathBuf>,
@@ -37,7 +41,7 @@ pub struct PackArgs {
     /// custom-csv: the column layout as JSON.
     #[arg(long)]
     pub custom_spec: Option<PathBuf>,
-    /// Where to write the package (`NAME.zip` or `NAME.zip.pgp`).
+    /// Where to write the package (`NAME.zip`, `NAME.zip.pgp`, or `NAME.xml.asc` with --pgp-armored).
     #[arg(long, required_unless_present = "list_formats")]
     pub out: Option<PathBuf>,
 }
@@ -68,7 +72,7 @@ pub fn run(args: &PackArgs) -> anyhow::Result<()> {
         bail!("--tokens, --format and --out are required");
     };
     let format = formats::find(format_id)?;
-    let protection = protection(args)?;
+    let protection = protection(args, format.id)?;
     let options = options(args)?;
     let overrides = TokenOverrides::default();
     let file =
@@ -138,6 +142,11 @@ fn base_name(out: &Path) -> String {
         .unwrap_or_default();
     let stem = name.strip_suffix(".pgp").unwrap_or(&name);
     let stem = stem.strip_suffix(".zip").unwrap_or(stem);
+    let stem = match stem.strip_suffix(".asc") {
+        // `PO1234.xml.asc` → `PO1234`.
+        Some(file) => file.rsplit_once('.').map_or(file, |(base, _)| base),
+        None => stem,
+    };
     super::safe_base(stem)
 }
 
@@ -149,7 +158,7 @@ fn read_secret(path: &Path, what: &str) -> anyhow::Result<SecretString> {
     ))
 }
 
-fn protection(args: &PackArgs) -> anyhow::Result<Protection> {
+fn protection(args: &PackArgs, format: FormatId) -> anyhow::Result<Protection> {
     let password = match &args.password_file {
         Some(p) => Some(ZipPassword::parse(read_secret(p, "password")?)?),
         None => None,
@@ -162,6 +171,9 @@ fn protection(args: &PackArgs) -> anyhow::Result<Protection> {
         }
         None => None,
     };
+    if args.pgp_armored {
+        return Ok(choice::armored(password, recipient, format)?);
+    }
     choice::protection(password, recipient).map_err(|_| {
         anyhow::anyhow!("choose how the package is protected: --password-file, --pgp-key, or both")
     })

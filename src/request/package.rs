@@ -152,11 +152,7 @@ pub fn build(
     if written != summary.size {
         return Err(anyhow::anyhow!("package size mismatch: {written} != {}", summary.size).into());
     }
-    let content_type = if summary.file_name.ends_with(".pgp") {
-        "application/pgp-encrypted"
-    } else {
-        "application/zip"
-    };
+    let content_type = summary.content_type();
     diesel::update(packages::table.find(&package_id))
         .set((
             packages::file_name.eq(&summary.file_name),

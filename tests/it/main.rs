@@ -14,6 +14,7 @@ mod foundation;
 mod import;
 mod pack;
 mod packaging;
+mod pgp_armored;
 mod pipeline_same;
 mod staff;
 mod wizard;

@@ -29,6 +29,9 @@ pub enum Tool {
     PythonPskc,
     /// A PostgreSQL server at `SEEDPORT_TEST_POSTGRES_URL`.
     Postgres,
+    /// `privacyidea-python`: a Python with PyPI `privacyidea` (in its own venv, see `.ci/run`),
+    /// to import files through privacyIDEA's own import code.
+    PrivacyIdea,
 }
 
 impl Tool {
@@ -46,6 +49,7 @@ impl Tool {
             Tool::Aiosmtpd => "python3 module aiosmtpd",
             Tool::PythonPskc => "python3 module pskc",
             Tool::Postgres => "PostgreSQL",
+            Tool::PrivacyIdea => "privacyidea-python",
         }
     }
 
@@ -61,6 +65,10 @@ impl Tool {
             Tool::Chromedriver => "apt-get install chromium-driver",
             Tool::Aiosmtpd => "pip install aiosmtpd",
             Tool::PythonPskc => "pip install python-pskc",
+            Tool::PrivacyIdea => {
+                "python3 -m venv ~/.cache/seedport/privacyidea-venv, pip install privacyidea in \
+                 it, and put a privacyidea-python wrapper on PATH (as .ci/run does)"
+            }
             Tool::Postgres => {
                 "set SEEDPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
                  to a running server"
