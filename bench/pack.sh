@@ -28,7 +28,7 @@ gpg --batch --quiet --armor --export bench@example.com > "$work/key.asc"
 echo 'correct horse battery staple' > "$work/pw"; echo 'pskc passphrase for bench' > "$work/pp"
 printf '00112233445566778899aabbccddeeff\n' > "$work/psk"
 measure() { # measure LABEL CMD...: prints one line, leaves the seconds in $work/last
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null
+  /usr/bin/time -f "%e %M" -o "$work/time" "${@:2}" > /dev/null
   read -r secs kib < "$work/time"; echo "$secs" > "$work/last"
   printf '  %-44s %7.2f s wall  %8.1f MiB peak RSS\n' "$1" "$secs" "$(echo "$kib / 1024" | bc -l)"
 }

@@ -152,39 +152,17 @@ pub(super) fn check(
     input: &FactoryInput<'_>,
     overrides: &TokenOverrides,
 ) -> Result<CheckedCsv, Vec<Problem>> {
-    let encoding = match overrides.encoding.unwrap_or(SecretEncoding::Auto) {
-        SecretEncoding::Auto => {
-            let mut all_hex = true;
-            walk(input, &mut |row| {
-                if let Ok(row) = row {
-                    all_hex &= looks_hex(row.fields.get(1).copied().unwrap_or(""));
-                }
-            })
-            .map_err(|p| vec![p])?;
-            if all_hex {
-                SecretEncoding::Hex
-            } else {
-                SecretEncoding::Base32
-            }
-        }
+    // Auto: read the file as Base32 while noting whether every secret looks like hex; only a
+    // hex file needs a second reading (as hex).
+    let auto = overrides.encoding.unwrap_or(SecretEncoding::Auto) == SecretEncoding::Auto;
+    let mut encoding = match overrides.encoding.unwrap_or(SecretEncoding::Auto) {
+        SecretEncoding::Auto => SecretEncoding::Base32,
         chosen => chosen,
     };
-    let mut problems = Vec::new();
-    let mut hashes: Vec<u64> = Vec::new();
-    let mut rows = 0usize;
-    walk(input, &mut |row| {
-        rows += 1;
-        match row {
-            Ok(row) => match parse_row(&row.fields, encoding, overrides) {
-                Ok(token) => hashes.push(serial_hash(token.serial.as_str())),
-                Err(reason) => problems.push(problem(Some(row.line), reason)),
-            },
-            Err(p) => problems.push(p),
-        }
-    })
-    .map_err(|p| vec![p])?;
-    if rows == 0 {
-        return Err(vec![problem(None, "the file has a header but no tokens")]);
+    let (mut problems, mut hashes, all_hex) = read_all(input, encoding, overrides)?;
+    if auto && all_hex {
+        encoding = SecretEncoding::Hex;
+        (problems, hashes, _) = read_all(input, encoding, overrides)?;
     }
     let count = hashes.len();
     hashes.sort_unstable();
@@ -203,6 +181,40 @@ pub(super) fn check(
         problems.sort_by_key(|p| p.line);
         Err(problems)
     }
+}
+
+/// One checking pass: every row's problem, the hash of every good row's serial, and whether
+/// every secret looks like hex.
+fn read_all(
+    input: &FactoryInput<'_>,
+    encoding: SecretEncoding,
+    overrides: &TokenOverrides,
+) -> Result<(Vec<Problem>, Vec<u64>, bool), Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut hashes: Vec<u64> = Vec::new();
+    let mut rows = 0usize;
+    let mut all_hex = true;
+    walk(input, &mut |row| {
+        rows += 1;
+        match row {
+            Ok(row) => {
+                all_hex &= looks_hex(row.fields.get(1).copied().unwrap_or(""));
+                match parse_row(&row.fields, encoding, overrides) {
+                    Ok(token) => hashes.push(serial_hash(token.serial.as_str())),
+                    Err(reason) => problems.push(problem(Some(row.line), reason)),
+                }
+            }
+            Err(p) => {
+                all_hex = false;
+                problems.push(p)
+            }
+        }
+    })
+    .map_err(|p| vec![p])?;
+    if rows == 0 {
+        return Err(vec![problem(None, "the file has a header but no tokens")]);
+    }
+    Ok((problems, hashes, all_hex))
 }
 
 /// The rows whose serial appeared before, among the (few) serials whose hashes repeat.

@@ -7,6 +7,7 @@ use super::readme::ReadmeInput;
 use super::source::{Each, Take, TokenSource};
 use super::PackageError;
 use crate::formats::{FormatError, FormatOptions, SeedFormat, TokenShape};
+use rand::SeedableRng;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
@@ -77,7 +78,9 @@ pub fn build<W: Write + Send + Sync>(
         let walk = &walk;
         let options = request.options;
         entries.push(PackageEntry::new(name, move |w: &mut dyn Write| {
-            let mut rng = rand::rngs::OsRng;
+            // IVs, salts and MAC keys from a CSPRNG seeded once per file by the OS: one
+            // system call per file instead of one per token.
+            let mut rng = rand::rngs::StdRng::from_rng(rand::rngs::OsRng)?;
             let mut writer = format.open(options, &mut rng)?;
             writer.begin(w)?;
             walk.borrow_mut().file(format, &file, &mut |token, ctx| {
