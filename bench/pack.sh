@@ -3,7 +3,8 @@
 # Entra CSV + password, PSKC pre-shared key + password, and PSKC passphrase + password + PGP.
 # python-pskc writing the same PSKC passphrase file alone is timed in the same run (at
 # PY_N tokens, default 100000: at a million it needs ~12 GB), and the ratio printed.
-# Usage: bench/pack.sh [N ...]. Builds release into $CARGO_TARGET_DIR (default target).
+# Wall time swings on a shared machine; CPU time (user + sys) is steadier. Only ratios taken
+# in one run count. Usage: bench/pack.sh [N ...]. Builds release into $CARGO_TARGET_DIR.
 set -euo pipefail
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(100000 1000000)
 py_n=${PY_N:-100000}
@@ -27,10 +28,11 @@ gpg --batch --quiet --passphrase '' --quick-gen-key 'Bench <bench@example.com>' 
 gpg --batch --quiet --armor --export bench@example.com > "$work/key.asc"
 echo 'correct horse battery staple' > "$work/pw"; echo 'pskc passphrase for bench' > "$work/pp"
 printf '00112233445566778899aabbccddeeff\n' > "$work/psk"
-measure() { # measure LABEL CMD...: prints one line, leaves the seconds in $work/last
-  /usr/bin/time -f "%e %M" -o "$work/time" "${@:2}" > /dev/null
-  read -r secs kib < "$work/time"; echo "$secs" > "$work/last"
-  printf '  %-44s %7.2f s wall  %8.1f MiB peak RSS\n' "$1" "$secs" "$(echo "$kib / 1024" | bc -l)"
+measure() { # measure LABEL CMD...: prints one line, leaves "wall cpu" seconds in $work/last
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "${@:2}" > /dev/null
+  read -r secs user sys kib < "$work/time"; cpu=$(echo "$user + $sys" | bc -l)
+  echo "$secs $cpu" > "$work/last"
+  printf '  %-40s %7.2f s wall %7.2f s CPU %7.1f MiB peak RSS\n' "$1" "$secs" "$cpu" "$(echo "$kib / 1024" | bc -l)"
 }
 pack() { measure "$1" "$bin" pack --tokens "$work/tokens.csv" "${@:2}"; }
 declare -A pskc_secs
@@ -59,7 +61,10 @@ p.write(out)
 PY
 echo "python-pskc, $py_n tokens, PSKC passphrase alone (no zip, no PGP):"
 measure "python-pskc" python3 "$work/py_pskc.py" "$work/py.csv" "$work/py.xml" "pskc passphrase for bench"
-py=$(cat "$work/last")
+read -r py_wall py_cpu < "$work/last"
 if [ -n "${pskc_secs[$py_n]:-}" ]; then
-  echo "ratio at $py_n tokens: python-pskc / seedport pack (pskc-passphrase + password + PGP) = $(echo "$py / ${pskc_secs[$py_n]}" | bc -l | xargs printf '%.1f')x"
+  read -r sp_wall sp_cpu <<<"${pskc_secs[$py_n]}"
+  ratio() { echo "$1 / $2" | bc -l | xargs printf '%.1f'; }
+  echo "ratio at $py_n tokens, python-pskc / seedport pack (pskc-passphrase + password + PGP):" \
+    "$(ratio "$py_wall" "$sp_wall")x wall, $(ratio "$py_cpu" "$sp_cpu")x CPU"
 fi
