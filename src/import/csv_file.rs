@@ -36,9 +36,12 @@ impl<'i> Records<'i> {
         let reader = input
             .open_text()
             .map_err(|e| problem(None, format!("cannot read the file: {e}")))?;
+        // Records end at LF only; a CR before it is trimmed with the last field. (With CRLF as
+        // the terminator the csv crate dates each record to the line before it.)
         let csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(64 * 1024)
             .from_reader(reader);
         Ok(Records {
@@ -72,7 +75,7 @@ impl<'i> Records<'i> {
             let mut fields = Vec::with_capacity(record.len());
             let mut reason = None;
             for raw in record.iter() {
-                match std::str::from_utf8(raw) {
+                match std::str::from_utf8(raw).map(str::trim) {
                     Ok(f) if f.contains(['"', '\n', '\r']) => {
                         reason = Some(
                             "a stray quote (\") makes this row unreadable: quote whole fields \
@@ -80,7 +83,7 @@ impl<'i> Records<'i> {
                         );
                         break;
                     }
-                    Ok(f) => fields.push(f.trim()),
+                    Ok(f) => fields.push(f),
                     Err(_) => {
                         reason = Some("this row is not UTF-8 text");
                         break;

@@ -441,6 +441,19 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_right_with_crlf_too() {
+        let text = format!(
+            "{DEEPNET_HEADER}\r\n\
+             10001001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\r\n\
+             \r\n\
+             10001002,not-base32!,60,Deepnet Security,SafeID/Classic\r\n"
+        );
+        let e = parse(text.as_bytes(), &TokenOverrides::default()).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].to_string().starts_with("line 4: "), "{e:?}");
+    }
+
+    #[test]
     fn a_stray_quote_names_its_line() {
         let text = format!(
             "{DEEPNET_HEADER}\n\
