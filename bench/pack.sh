@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Measures `seedport pack` (wall time, peak RSS) for N tokens: Entra CSV + password, and
-# PSKC passphrase + password + PGP. Usage: bench/pack.sh [N] (default 100000); builds release.
+# Measures `seedport pack` (wall time, peak RSS) for each N given (default: 100000 1000000):
+# Entra CSV + password, PSKC pre-shared key + password, and PSKC passphrase + password + PGP.
+# python-pskc writing the same PSKC passphrase file alone is timed in the same run (at
+# PY_N tokens, default 100000: at a million it needs ~12 GB), and the ratio printed.
+# Wall time swings on a shared machine; CPU time (user + sys) is steadier. Only ratios taken
+# in one run count. Usage: bench/pack.sh [N ...]. Builds release into $CARGO_TARGET_DIR.
 set -euo pipefail
-n=${1:-100000}
+sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(100000 1000000)
+py_n=${PY_N:-100000}
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-target}/release/seedport
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$n" "$work/tokens.csv" <<'PY'
+tokens() { # tokens N FILE: a Deepnet factory CSV of N SafeID/Classic tokens
+python3 - "$1" "$2" <<'PY'
 import base64, os, sys
 n, path = int(sys.argv[1]), sys.argv[2]
 with open(path, "w") as f:
@@ -16,10 +22,49 @@ with open(path, "w") as f:
     for i in range(n):
         f.write("%d,%s,60,Deepnet Security,SafeID/Classic\r\n" % (20000000 + i, base64.b32encode(os.urandom(20)).decode()))
 PY
+}
 export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Bench <bench@example.com>' default default never
 gpg --batch --quiet --armor --export bench@example.com > "$work/key.asc"
 echo 'correct horse battery staple' > "$work/pw"; echo 'pskc passphrase for bench' > "$work/pp"
-run() { /usr/bin/time -f "  %e s wall, %M KiB peak RSS" "$bin" pack --tokens "$work/tokens.csv" "$@" > /dev/null; }
-echo "$n tokens, Entra CSV + password:"; run --format entra-csv --password-file "$work/pw" --out "$work/a.zip"
-echo "$n tokens, PSKC passphrase + password + PGP:"; run --format pskc-passphrase --pskc-passphrase-file "$work/pp" --password-file "$work/pw" --pgp-key "$work/key.asc" --out "$work/b.zip.pgp"
+printf '00112233445566778899aabbccddeeff\n' > "$work/psk"
+measure() { # measure LABEL CMD...: prints one line, leaves "wall cpu" seconds in $work/last
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "${@:2}" > /dev/null
+  read -r secs user sys kib < "$work/time"; cpu=$(echo "$user + $sys" | bc -l)
+  echo "$secs $cpu" > "$work/last"
+  printf '  %-40s %7.2f s wall %7.2f s CPU %7.1f MiB peak RSS\n' "$1" "$secs" "$cpu" "$(echo "$kib / 1024" | bc -l)"
+}
+pack() { measure "$1" "$bin" pack --tokens "$work/tokens.csv" "${@:2}"; }
+declare -A pskc_secs
+for n in "${sizes[@]}"; do
+  tokens "$n" "$work/tokens.csv"
+  echo "$n tokens ($(du -h "$work/tokens.csv" | cut -f1) factory CSV), seedport pack:"
+  pack "entra-csv + password" --format entra-csv --password-file "$work/pw" --out "$work/a.zip"
+  pack "pskc-psk + password" --format pskc-psk --pskc-key-hex-file "$work/psk" --password-file "$work/pw" --out "$work/b.zip"
+  pack "pskc-passphrase + password + PGP" --format pskc-passphrase --pskc-passphrase-file "$work/pp" --password-file "$work/pw" --pgp-key "$work/key.asc" --out "$work/c.zip.pgp"
+  pskc_secs[$n]=$(cat "$work/last")
+done
+tokens "$py_n" "$work/py.csv"
+cat > "$work/py_pskc.py" <<'PY'
+import base64, csv, sys
+import pskc
+src, out, passphrase = sys.argv[1], sys.argv[2], sys.argv[3]
+p = pskc.PSKC()
+with open(src, newline="") as f:
+    rows = csv.reader(f); next(rows)
+    for serial, secret, step, manufacturer, model in rows:
+        p.add_key(id=serial, serial=serial, secret=base64.b32decode(secret), manufacturer=manufacturer,
+                  model=model, algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp",
+                  response_length=6, response_encoding="DECIMAL", time_interval=int(step), time_offset=0)
+p.encryption.setup_pbkdf2(passphrase, iterations=100000)
+p.write(out)
+PY
+echo "python-pskc, $py_n tokens, PSKC passphrase alone (no zip, no PGP):"
+measure "python-pskc" python3 "$work/py_pskc.py" "$work/py.csv" "$work/py.xml" "pskc passphrase for bench"
+read -r py_wall py_cpu < "$work/last"
+if [ -n "${pskc_secs[$py_n]:-}" ]; then
+  read -r sp_wall sp_cpu <<<"${pskc_secs[$py_n]}"
+  ratio() { echo "$1 / $2" | bc -l | xargs printf '%.1f'; }
+  echo "ratio at $py_n tokens, python-pskc / seedport pack (pskc-passphrase + password + PGP):" \
+    "$(ratio "$py_wall" "$sp_wall")x wall, $(ratio "$py_cpu" "$sp_cpu")x CPU"
+fi

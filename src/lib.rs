@@ -15,11 +15,13 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod mail;
 pub mod ops;
-pub mod pack;
-pub mod packaging;
+pub mod pipeline;
 pub mod request;
 pub mod staff;
 pub mod storage;
 pub mod telemetry;
 pub mod vault;
 pub mod web;
+
+/// The old name of [`pipeline`], kept while branches written against it are merged.
+pub use pipeline as packaging;

@@ -46,7 +46,7 @@ enum Command {
     /// Assign tokens to users and export the Entra ID upload and an inventory.
     Assign(seedport::assign::AssignArgs),
     /// Build a delivery package from a factory file, exactly as the portal does.
-    Pack(seedport::pack::cli::PackArgs),
+    Pack(seedport::pipeline::cli::PackArgs),
     /// Check the configuration, database, master key, SMTP and public URL; exits non-zero on
     /// any problem, saying how to fix it.
     Doctor,
@@ -146,7 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(Command::Pack(args)) = &cli.command {
-        seedport::pack::cli::run(args)?;
+        seedport::pipeline::cli::run(args)?;
         return Ok(ExitCode::SUCCESS);
     }
     let config = Config::load(cli.config.as_deref())?;

@@ -1,10 +1,14 @@
 //! Readers for the factory token files the vendor receives: Deepnet CSV (Base32 or hex secrets)
-//! and plain PSKC. Every problem is collected with its line, so one run lists them all.
+//! and plain PSKC. Every problem is collected with its line, so one run lists them all; CSV
+//! files are checked, then streamed ([`FactoryFile`]), never held whole.
 
+use super::csv_file;
 use crate::domain::{model_defaults, HashAlg, OtpKind, Serial, Token};
 use crate::vault::SecretBytes;
 use std::collections::HashMap;
 use std::fmt;
+use std::io::{self, Read};
+use std::path::Path;
 
 /// The header of the Deepnet layout (and of its hex variant).
 pub const DEEPNET_HEADER: &str = "serial number,secret key,time interval,manufacturer,model";
@@ -54,36 +58,176 @@ fn problem(line: Option<usize>, reason: impl Into<String>) -> Problem {
     }
 }
 
-/// Parses a factory file's bytes. All or nothing: any problem means no tokens.
-pub fn parse(bytes: &[u8], overrides: &TokenOverrides) -> Result<Vec<Token>, Vec<Problem>> {
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(vec![problem(None, "the file is empty")]);
+/// Where a factory file's bytes come from. A file on disk is opened again for each pass, so
+/// its tokens are never all in memory.
+#[derive(Debug, Clone, Copy)]
+pub enum FactoryInput<'a> {
+    Bytes(&'a [u8]),
+    Path(&'a Path),
+}
+
+/// Bytes looked at before deciding what kind of file this is.
+const SNIFF: usize = 8 * 1024;
+
+impl FactoryInput<'_> {
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(match self {
+            FactoryInput::Bytes(b) => Box::new(*b),
+            FactoryInput::Path(p) => Box::new(std::fs::File::open(p)?),
+        })
     }
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
-        return Err(vec![problem(
-            None,
-            format!("the file is not text: binary data at byte {pos}"),
-        )]);
+
+    /// The text without its UTF-8 byte order mark.
+    pub(super) fn open_text(&self) -> io::Result<Box<dyn Read + '_>> {
+        let mut r = self.open()?;
+        let mut head = Vec::with_capacity(3);
+        (&mut r).take(3).read_to_end(&mut head)?;
+        if head == b"\xef\xbb\xbf" {
+            head.clear();
+        }
+        Ok(Box::new(io::Cursor::new(head).chain(r)))
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
+
+    fn head(&self) -> io::Result<Vec<u8>> {
+        let mut head = Vec::with_capacity(SNIFF);
+        self.open_text()?
+            .take(SNIFF as u64)
+            .read_to_end(&mut head)?;
+        Ok(head)
+    }
+}
+
+/// What kind of factory file, once checked.
+enum Body {
+    Csv(csv_file::CheckedCsv),
+    /// Plain PSKC is parsed whole (factory PSKC files are small).
+    Pskc(Vec<Token>),
+}
+
+/// A factory file whose every token was checked: all or nothing. Its tokens can be streamed
+/// as often as needed with [`FactoryFile::for_each`].
+pub struct FactoryFile<'a> {
+    input: FactoryInput<'a>,
+    overrides: TokenOverrides,
+    body: Body,
+}
+
+impl<'a> FactoryFile<'a> {
+    /// Checks every token of `input`; on any problem returns them all, with their lines.
+    pub fn check(
+        input: FactoryInput<'a>,
+        overrides: &TokenOverrides,
+    ) -> Result<FactoryFile<'a>, Vec<Problem>> {
+        let unreadable = |e: io::Error| vec![problem(None, format!("cannot read the file: {e}"))];
+        let head = input.head().map_err(unreadable)?;
+        if head.iter().all(|b| b.is_ascii_whitespace()) && head.len() < SNIFF {
+            return Err(vec![problem(None, "the file is empty")]);
+        }
+        if let Some(pos) = head.iter().position(|&b| b == 0) {
             return Err(vec![problem(
                 None,
-                format!(
-                    "the file is not UTF-8 text: invalid byte at position {}",
-                    e.valid_up_to()
-                ),
-            )])
+                format!("the file is not text: binary data at byte {pos}"),
+            )]);
         }
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let tokens = if text.trim_start().starts_with('<') {
-        super::pskc_plain::parse(text, overrides)?
-    } else {
-        parse_csv(text, overrides)?
-    };
-    check_unique(&tokens)?;
+        if let Err(e) = std::str::from_utf8(&head) {
+            // A character cut by the sniff window is fine; a bad byte is not.
+            if e.error_len().is_some() || head.len() < SNIFF {
+                return Err(vec![problem(
+                    None,
+                    format!(
+                        "the file is not UTF-8 text: invalid byte at position {}",
+                        e.valid_up_to()
+                    ),
+                )]);
+            }
+        }
+        let is_xml = head
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'<');
+        let body = if is_xml {
+            let mut text = String::new();
+            input
+                .open_text()
+                .and_then(|mut r| r.read_to_string(&mut text))
+                .map_err(|e| {
+                    vec![problem(
+                        None,
+                        format!("the file is not UTF-8 text or cannot be read: {e}"),
+                    )]
+                })?;
+            let tokens = super::pskc_plain::parse(&text, overrides)?;
+            check_unique(&tokens)?;
+            Body::Pskc(tokens)
+        } else {
+            Body::Csv(csv_file::check(&input, overrides)?)
+        };
+        Ok(FactoryFile {
+            input,
+            overrides: overrides.clone(),
+            body,
+        })
+    }
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        match &self.body {
+            Body::Csv(c) => c.count,
+            Body::Pskc(t) => t.len(),
+        }
+    }
+
+    /// Whether the file has no tokens (never true for a checked file).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Streams every token, in file order.
+    pub fn for_each(
+        &self,
+        each: &mut dyn FnMut(Token) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        self.tokens()?.try_for_each(|t| each(t?))
+    }
+
+    /// One pass over the tokens, in file order, pulled one at a time. A file changed since it
+    /// was checked yields an error rather than different tokens.
+    pub fn tokens(&self) -> anyhow::Result<FactoryTokens<'_>> {
+        Ok(match &self.body {
+            Body::Csv(c) => {
+                FactoryTokens::Csv(csv_file::CsvTokens::open(&self.input, *c, &self.overrides)?)
+            }
+            Body::Pskc(tokens) => FactoryTokens::Pskc(tokens.iter()),
+        })
+    }
+}
+
+/// One pass over a checked factory file's tokens.
+pub enum FactoryTokens<'f> {
+    Csv(csv_file::CsvTokens<'f>),
+    Pskc(std::slice::Iter<'f, Token>),
+}
+
+impl Iterator for FactoryTokens<'_> {
+    type Item = anyhow::Result<Token>;
+
+    fn next(&mut self) -> Option<anyhow::Result<Token>> {
+        match self {
+            FactoryTokens::Csv(c) => c.next(),
+            FactoryTokens::Pskc(t) => t.next().map(|t| Ok(t.clone())),
+        }
+    }
+}
+
+/// Parses a factory file's bytes into tokens. All or nothing: any problem means no tokens.
+pub fn parse(bytes: &[u8], overrides: &TokenOverrides) -> Result<Vec<Token>, Vec<Problem>> {
+    let file = FactoryFile::check(FactoryInput::Bytes(bytes), overrides)?;
+    let mut tokens = Vec::with_capacity(file.len());
+    file.for_each(&mut |t| {
+        tokens.push(t);
+        Ok(())
+    })
+    .map_err(|e| vec![problem(None, e.to_string())])?;
     Ok(tokens)
 }
 
@@ -108,95 +252,6 @@ fn check_unique(tokens: &[Token]) -> Result<(), Vec<Problem>> {
     } else {
         Err(problems)
     }
-}
-
-fn parse_csv(text: &str, overrides: &TokenOverrides) -> Result<Vec<Token>, Vec<Problem>> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((header_index, header)) = lines.next() else {
-        return Err(vec![problem(None, "the file is empty")]);
-    };
-    let normalized: Vec<String> = header
-        .split(',')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    if normalized.join(",") != DEEPNET_HEADER {
-        return Err(vec![problem(
-            Some(header_index + 1),
-            format!("unknown column layout {:?}: expected the header \"{DEEPNET_HEADER}\" or a PSKC file", header.trim()),
-        )]);
-    }
-    let rows: Vec<(usize, &str)> = lines.map(|(i, l)| (i + 1, l)).collect();
-    if rows.is_empty() {
-        return Err(vec![problem(None, "the file has a header but no tokens")]);
-    }
-    let encoding = match overrides.encoding.unwrap_or(SecretEncoding::Auto) {
-        SecretEncoding::Auto => detect_encoding(&rows),
-        chosen => chosen,
-    };
-    let mut tokens = Vec::with_capacity(rows.len());
-    let mut problems = Vec::new();
-    let mut serial_lines: HashMap<String, usize> = HashMap::with_capacity(rows.len());
-    for (line, row) in rows {
-        match parse_row(row, encoding, overrides) {
-            Ok(token) => {
-                if let Some(first) = serial_lines.insert(token.serial.as_str().to_string(), line) {
-                    problems.push(problem(
-                        Some(line),
-                        format!("serial {} already appears on line {first}", token.serial),
-                    ));
-                } else {
-                    tokens.push(token);
-                }
-            }
-            Err(reason) => problems.push(problem(Some(line), reason)),
-        }
-    }
-    if problems.is_empty() {
-        Ok(tokens)
-    } else {
-        Err(problems)
-    }
-}
-
-/// Hex when every secret looks like hex: all hex digits, and either a length Base32 never has
-/// for a seed (40, 64, 128) or a digit Base32 never uses (0, 1, 8, 9). Base32 otherwise.
-fn detect_encoding(rows: &[(usize, &str)]) -> SecretEncoding {
-    let looks_hex = |secret: &str| {
-        secret.len().is_multiple_of(2)
-            && secret.bytes().all(|b| b.is_ascii_hexdigit())
-            && (matches!(secret.len(), 40 | 64 | 128)
-                || secret
-                    .bytes()
-                    .any(|b| matches!(b, b'0' | b'1' | b'8' | b'9')))
-    };
-    let all_hex = rows
-        .iter()
-        .all(|(_, row)| looks_hex(row.split(',').nth(1).unwrap_or("").trim()));
-    if all_hex {
-        SecretEncoding::Hex
-    } else {
-        SecretEncoding::Base32
-    }
-}
-
-fn parse_row(
-    row: &str,
-    encoding: SecretEncoding,
-    overrides: &TokenOverrides,
-) -> Result<Token, String> {
-    let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-    let [serial, secret, interval, manufacturer, model] = fields.as_slice() else {
-        return Err(format!("expected 5 columns, found {}", fields.len()));
-    };
-    let serial = Serial::parse(serial).map_err(|e| format!("bad serial: {e}"))?;
-    let secret = decode_secret(secret, encoding)?;
-    let manufacturer = parse_name(manufacturer, "manufacturer")?;
-    let model = parse_name(model, "model")?;
-    let interval = *interval;
-    build_token(serial, secret, interval, manufacturer, model, overrides)
 }
 
 /// Applies model defaults and overrides, then checks the result is a token we can deliver.
@@ -261,26 +316,6 @@ pub(super) fn build_token(
         manufacturer,
         model,
     })
-}
-
-fn decode_secret(text: &str, encoding: SecretEncoding) -> Result<SecretBytes, String> {
-    if text.is_empty() {
-        return Err("the secret key is empty".into());
-    }
-    match encoding {
-        SecretEncoding::Hex => hex::decode(text)
-            .map(SecretBytes::new)
-            .map_err(|_| "the secret key is not valid hex".to_string()),
-        _ => {
-            let cleaned: String = text.trim_end_matches('=').to_ascii_uppercase();
-            data_encoding::BASE32_NOPAD
-                .decode(cleaned.as_bytes())
-                .map(SecretBytes::new)
-                .map_err(|_| {
-                    "the secret key is not valid Base32 (letters A-Z and digits 2-7)".to_string()
-                })
-        }
-    }
 }
 
 /// Manufacturer and model names: printable, no delimiters, at most 64 characters.
@@ -390,5 +425,78 @@ mod tests {
             e[0].to_string(),
             "line 3: serial 7 already appears on line 2"
         );
+    }
+
+    #[test]
+    fn accepts_quotes_bom_crlf_lf_and_blank_lines() {
+        let text = "\u{feff}serial number,secret key,time interval,manufacturer,model\n\
+            \"10001001\",\"234567ABCDEFGHIJKLMNOPQRSTUVWXYZ\",60,\"Deepnet Security\",SafeID/Classic\r\n\
+            \n\
+            10001002, ZYXWVUTSRQPONMLKJIHGFEDCBA765432 ,60,Deepnet Security,SafeID/Classic\n\
+            \r\n   \n\n";
+        let tokens = parse(text.as_bytes(), &TokenOverrides::default()).unwrap();
+        let serials: Vec<&str> = tokens.iter().map(|t| t.serial.as_str()).collect();
+        assert_eq!(serials, ["10001001", "10001002"]);
+        assert_eq!(tokens[0].manufacturer, "Deepnet Security");
+    }
+
+    #[test]
+    fn lines_are_right_with_crlf_too() {
+        let text = format!(
+            "{DEEPNET_HEADER}\r\n\
+             10001001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\r\n\
+             \r\n\
+             10001002,not-base32!,60,Deepnet Security,SafeID/Classic\r\n"
+        );
+        let e = parse(text.as_bytes(), &TokenOverrides::default()).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].to_string().starts_with("line 4: "), "{e:?}");
+    }
+
+    #[test]
+    fn a_stray_quote_names_its_line() {
+        let text = format!(
+            "{DEEPNET_HEADER}\n\
+             10001001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             10001002,ZYXWVUTSRQPONMLKJIH\"GFEDCBA765432,60,Deepnet Security,SafeID/Classic\n\
+             10001003,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n"
+        );
+        let e = parse(text.as_bytes(), &TokenOverrides::default()).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].to_string().starts_with("line 3: a stray quote"),
+            "{e:?}"
+        );
+        // An opening quote never closed swallows the rest: its line is named.
+        let text = format!(
+            "{DEEPNET_HEADER}\n\
+             10001001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             \"10001002,ZYXWVUTSRQPONMLKJIHGFEDCBA765432,60,Deepnet Security,SafeID/Classic\n\
+             10001003,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n"
+        );
+        let e = parse(text.as_bytes(), &TokenOverrides::default()).unwrap_err();
+        assert!(e[0].to_string().starts_with("line 3: "), "{e:?}");
+    }
+
+    #[test]
+    fn streams_a_file_from_disk_twice_in_the_same_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, GOOD).unwrap();
+        let file =
+            FactoryFile::check(FactoryInput::Path(&path), &TokenOverrides::default()).unwrap();
+        assert_eq!(file.len(), 2);
+        for _ in 0..2 {
+            let mut serials = Vec::new();
+            file.for_each(&mut |t| {
+                serials.push(t.serial.as_str().to_string());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(serials, ["10001001", "10001002"]);
+        }
+        // A file that changes between check and stream is an error, not a silent difference.
+        std::fs::write(&path, format!("{DEEPNET_HEADER}\n")).unwrap();
+        assert!(file.for_each(&mut |_| Ok(())).is_err());
     }
 }

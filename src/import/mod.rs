@@ -1,11 +1,12 @@
 //! Factory import: a manifest and its token files become a customer, an order, shipments and
 //! vault-encrypted tokens, all in one transaction or not at all.
 
+mod csv_file;
 pub mod factory;
 pub mod manifest;
 mod pskc_plain;
 
-pub use factory::{Problem, TokenOverrides};
+pub use factory::{FactoryFile, FactoryInput, Problem, TokenOverrides};
 pub use manifest::{ImportInput, Manifest};
 
 use crate::db::schema::{customer_emails, customers, imports, orders, shipments, tokens};

@@ -1,19 +1,20 @@
-//! Builds one package of a request: groups the tokens into files (no seed read yet), then
-//! streams each file's tokens page by page through the format writer into the zip/PGP stack
-//! and on into sealed chunks. Memory stays flat: a page of tokens and a chunk at a time.
+//! Builds one package of a request through the one pipeline ([`crate::pipeline::build`]): the
+//! request's tokens are a [`TokenSource`] whose shapes come from the database without any seed,
+//! and whose seeds are decrypted a page at a time as each planned file streams into the zip/PGP
+//! stack and on into sealed chunks.
 
 use super::submit::SubmitError;
-use super::tokens::{self, Placed, TokenReader};
+use super::tokens::{self, Placed, TokenReader, PAGE};
 use crate::db::schema::packages;
-use crate::db::{DbConnection, SharedConn};
-use crate::formats::{FormatOptions, SeedFormat};
-use crate::packaging::{build_package, PackageEntry, Protection, ReadmeInput, SafeFileName};
+use crate::db::{DbConnection, SharedConn, UseConn};
+use crate::formats::{FormatOptions, SeedFormat, TokenShape};
+use crate::pipeline::source::{Each, Take, Wanted};
+use crate::pipeline::{self, PackError, PackageRequest, Protection, TokenSource};
 use crate::storage::ChunkWriter;
 use crate::vault::Vault;
 use diesel::prelude::*;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{self, Write};
+use std::sync::Mutex;
 
 /// One package to build: its base name and its shipments (id, number).
 #[derive(Debug, Clone)]
@@ -22,30 +23,64 @@ pub struct PackagePlan {
     pub shipments: Vec<(String, String)>,
 }
 
-/// Files of a package: (group, part) → tokens, in first-seen order of groups.
-fn files<'p>(
-    format: &SeedFormat,
-    placed: &'p [Placed],
-) -> Vec<(Option<String>, Option<usize>, Vec<&'p Placed>)> {
-    let mut groups: BTreeMap<Option<String>, Vec<&Placed>> = BTreeMap::new();
-    for p in placed {
-        groups
-            .entry(format.file_group(&p.shape))
-            .or_default()
-            .push(p);
+/// `build_package` wants a `Send + Sync` sink; the chunk writer holds a connection, so it sits
+/// behind a mutex that is only ever taken by this one thread.
+struct Locked<W>(Mutex<W>);
+
+impl<W: Write> Write for Locked<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .get_mut()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .write(buf)
     }
-    let mut out = Vec::new();
-    for (group, list) in groups {
-        match format.max_tokens_per_file {
-            Some(max) if max > 0 && list.len() > max => {
-                for (i, chunk) in list.chunks(max).enumerate() {
-                    out.push((group.clone(), Some(i + 1), chunk.to_vec()));
+    fn flush(&mut self) -> io::Result<()> {
+        self.0
+            .get_mut()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .flush()
+    }
+}
+
+/// A request's tokens: shapes from the database, seeds decrypted a page at a time.
+struct Stored<'r, 'v, C> {
+    placed: &'r [Placed],
+    reader: TokenReader<'v, C>,
+    /// Where the last walk stopped.
+    position: usize,
+}
+
+impl<C: UseConn> TokenSource for Stored<'_, '_, C> {
+    fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()> {
+        self.placed.iter().for_each(|p| each(&p.shape));
+        Ok(())
+    }
+
+    fn tokens(
+        &mut self,
+        resume: bool,
+        wanted: &mut Wanted<'_>,
+        each: &mut Each<'_>,
+    ) -> anyhow::Result<()> {
+        let start = if resume { self.position } else { 0 };
+        self.position = self.placed.len();
+        let mut page: Vec<&Placed> = Vec::with_capacity(PAGE as usize);
+        for (i, p) in self.placed.iter().enumerate().skip(start) {
+            match wanted(&p.shape) {
+                Take::Yes => page.push(p),
+                Take::Skip => {}
+                Take::Stop => {
+                    self.position = i;
+                    break;
                 }
             }
-            _ => out.push((group, None, list)),
+            if page.len() == PAGE as usize {
+                self.reader.for_each(&page, each)?;
+                page.clear();
+            }
         }
+        self.reader.for_each(&page, each)
     }
-    out
 }
 
 /// Builds and stores one package on the caller's one connection (the token reader and the
@@ -66,8 +101,7 @@ pub fn build(
     for (id, _) in &plan.shipments {
         placed.extend(tokens::placed(conn, id)?);
     }
-    format
-        .check(&mut placed.iter().map(|p| p.shape.clone()))
+    pipeline::plan_files(format, &plan.name, placed.iter().map(|p| &p.shape))
         .map_err(|e| SubmitError::Invalid(e.to_string()))?;
     let package_id = uuid::Uuid::new_v4().to_string();
     let key = vault
@@ -90,46 +124,40 @@ pub fn build(
             packages::created_at.eq(now),
         ))
         .execute(conn)?;
-    let shared = SharedConn::new(conn);
-    let token_reader = RefCell::new(TokenReader::new(&shared, vault));
-    let mut entries = Vec::new();
-    for (group, part, list) in files(format, &placed) {
-        let name = SafeFileName::parse(&format.file_name(&plan.name, group.as_deref(), part))
-            .map_err(anyhow::Error::from)?;
-        let reader = &token_reader;
-        entries.push(PackageEntry::new(name, move |out: &mut dyn Write| {
-            let mut rng = rand::rngs::OsRng;
-            let mut writer = format.open(options, &mut rng)?;
-            writer.begin(out)?;
-            reader.borrow_mut().for_each(&list, &mut |token, ctx| {
-                writer.write_token(out, token, ctx)?;
-                Ok(())
-            })?;
-            writer.finish(out)?;
-            Ok(())
-        }));
-    }
-    let readme = ReadmeInput {
-        format_name: format.name.to_string(),
-        token_count: placed.len() as u64,
-        how_to_import: format.how_to_import.to_string(),
-    };
-    let name = SafeFileName::parse(&plan.name).map_err(anyhow::Error::from)?;
     let at = time::OffsetDateTime::from_unix_timestamp(now).map_err(anyhow::Error::from)?;
-    let mut sink = ChunkWriter::shared(&shared, key, &package_id);
-    let summary = build_package(&mut sink, &name, entries, protection, &readme, at)
+    let request = PackageRequest {
+        base_name: &plan.name,
+        format,
+        options,
+        protection,
+        now: at,
+    };
+    // One connection for the whole build: the token reader and the chunk writer share it, so a
+    // submit never waits on the pool while holding a connection.
+    let shared = SharedConn::new(conn);
+    let mut source = Stored {
+        placed: &placed,
+        reader: TokenReader::new(&shared, vault),
+        position: 0,
+    };
+    let mut sink = Locked(Mutex::new(ChunkWriter::shared(&shared, key, &package_id)));
+    let summary = match pipeline::build(&mut sink, &request, &mut source) {
+        Ok(built) => built.summary,
+        Err(PackError::Format(e)) => return Err(SubmitError::Invalid(e.to_string())),
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
+    let written = sink
+        .0
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("package writer poisoned"))?
+        .finish()
         .map_err(anyhow::Error::from)?;
-    let written = sink.finish().map_err(anyhow::Error::from)?;
-    drop(token_reader);
+    drop(source);
     let conn = shared.into_inner();
     if written != summary.size {
         return Err(anyhow::anyhow!("package size mismatch: {written} != {}", summary.size).into());
     }
-    let content_type = if summary.file_name.ends_with(".pgp") {
-        "application/pgp-encrypted"
-    } else {
-        "application/zip"
-    };
+    let content_type = summary.content_type();
     diesel::update(packages::table.find(&package_id))
         .set((
             packages::file_name.eq(&summary.file_name),

@@ -9,8 +9,8 @@ use crate::db::schema::{drafts, packages, request_shipments, requests};
 use crate::db::{write_tx, DbConnection};
 use crate::formats::FormatOptions;
 use crate::mail::outbox::{enqueue, OutgoingEmail};
-use crate::packaging::{PgpRecipient, Protection, ZipPassword};
-use crate::vault::{SecretBytes, Vault};
+use crate::pipeline::{choice, PgpRecipient, Protection, ZipPassword};
+use crate::vault::Vault;
 use diesel::prelude::*;
 use rand::seq::SliceRandom;
 
@@ -206,23 +206,16 @@ fn protection(
     } else {
         None
     };
-    let p = match (password, recipient) {
-        (Some(password), Some(recipient)) => Protection::Both {
-            password,
-            recipient,
-        },
-        (Some(pw), None) => Protection::PasswordOnly(pw),
-        (None, Some(r)) => Protection::PgpOnly(r),
-        (None, None) => return Err(SubmitError::Invalid("choose a protection".into())),
-    };
+    let p =
+        choice::protection(password, recipient).map_err(|e| SubmitError::Invalid(e.to_string()))?;
     Ok((p, kind))
 }
 
 fn format_options(draft: &Draft, secrets: &DraftSecrets) -> Result<FormatOptions, SubmitError> {
     let pskc_key = match secrets.pskc_key_hex() {
-        Some(h) => Some(SecretBytes::new(hex::decode(h.expose()).map_err(|_| {
-            SubmitError::Invalid("the PSKC pre-shared key must be 32 hex characters".into())
-        })?)),
+        Some(h) => Some(
+            choice::pskc_key_hex(h.expose()).map_err(|e| SubmitError::Invalid(e.to_string()))?,
+        ),
         None => None,
     };
     Ok(FormatOptions {

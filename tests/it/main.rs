@@ -30,6 +30,8 @@ mod lifecycle;
 mod operations;
 mod pack;
 mod packaging;
+mod pgp_armored;
+mod pipeline_same;
 mod reliability;
 mod staff;
 mod wizard;

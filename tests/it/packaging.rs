@@ -7,7 +7,7 @@ use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::serialize::SerializeInto;
 use openpgp::types::{KeyFlags, ReasonForRevocation};
-use seedport::packaging::{
+use seedport::pipeline::{
     build_package, suggest_passphrase, PackageEntry, PackageSummary, PasswordError, PgpKeyError,
     PgpRecipient, Protection, ReadmeInput, SafeFileName, ZipPassword,
 };

@@ -133,6 +133,30 @@ struct Writer<'a> {
     rng: &'a mut dyn RngCore,
     /// Set in `begin` for the encrypted variants: the AES key and this file's MAC key.
     keys: Option<(AesKey, MacKey)>,
+    /// One `KeyPackage` is built here, then written in one call; reused across tokens and
+    /// zeroized when the writer is dropped (a plain file's seeds pass through it).
+    buf: Zeroizing<Vec<u8>>,
+    manufacturer: Escaped,
+    model: Escaped,
+}
+
+/// The XML-escaped form of the last value seen: tokens of a file mostly share their
+/// manufacturer and model, so each is escaped once, not once per token.
+#[derive(Default)]
+struct Escaped {
+    raw: String,
+    escaped: String,
+}
+
+impl Escaped {
+    fn get(&mut self, raw: &str) -> &str {
+        if self.raw != raw || self.escaped.is_empty() {
+            self.raw.clear();
+            self.raw.push_str(raw);
+            self.escaped = xml_escape(raw);
+        }
+        &self.escaped
+    }
 }
 
 fn writer<'a>(mode: Mode, o: &FormatOptions, rng: &'a mut dyn RngCore) -> Box<dyn SeedWriter + 'a> {
@@ -141,6 +165,9 @@ fn writer<'a>(mode: Mode, o: &FormatOptions, rng: &'a mut dyn RngCore) -> Box<dy
         issuer: o.pskc_issuer.as_ref().map(|i| xml_escape(i.trim())),
         rng,
         keys: None,
+        buf: Zeroizing::new(Vec::with_capacity(2048)),
+        manufacturer: Escaped::default(),
+        model: Escaped::default(),
     })
 }
 
@@ -217,6 +244,78 @@ fn int_value(out: &mut dyn Write, name: &str, v: u64) -> std::io::Result<()> {
     writeln!(out, "        </pskc:{name}>")
 }
 
+impl Writer<'_> {
+    /// One `<pskc:KeyPackage>` for `t`, appended to `out`.
+    fn key_package(&mut self, out: &mut Vec<u8>, t: &Token) -> std::io::Result<()> {
+        let algorithm = match t.kind {
+            OtpKind::Totp => "totp",
+            OtpKind::Hotp => "hotp",
+        };
+        let manufacturer = self.manufacturer.get(&t.manufacturer);
+        write!(
+            out,
+            "  <pskc:KeyPackage>\n    <pskc:DeviceInfo>\n      \
+             <pskc:Manufacturer>{manufacturer}</pskc:Manufacturer>\n      \
+             <pskc:SerialNo>{}</pskc:SerialNo>\n",
+            t.serial
+        )?;
+        writeln!(
+            out,
+            "      <pskc:Model>{}</pskc:Model>\n    </pskc:DeviceInfo>",
+            self.model.get(&t.model)
+        )?;
+        let issuer = match &self.issuer {
+            Some(i) => i.as_str(),
+            None => self.manufacturer.get(&t.manufacturer),
+        };
+        write!(
+            out,
+            "    <pskc:Key Id=\"{}\" Algorithm=\"urn:ietf:params:xml:ns:keyprov:pskc:{algorithm}\">\n      \
+             <pskc:Issuer>{issuer}</pskc:Issuer>\n      <pskc:AlgorithmParameters>\n",
+            t.serial
+        )?;
+        // Only the bare names: privacyIDEA reads "HMAC-SHA256" as unknown and falls back to SHA-1.
+        match t.hash {
+            HashAlg::Sha1 => {}
+            other => writeln!(out, "        <pskc:Suite>{}</pskc:Suite>", other.as_str())?,
+        }
+        write!(
+            out,
+            "        <pskc:ResponseFormat Length=\"{}\" Encoding=\"DECIMAL\"/>\n      \
+             </pskc:AlgorithmParameters>\n      <pskc:Data>\n        <pskc:Secret>\n",
+            t.digits
+        )?;
+        match &self.keys {
+            None => writeln!(
+                out,
+                "          <pskc:PlainValue>{}</pskc:PlainValue>",
+                base64(t.secret.expose()).as_str()
+            )?,
+            Some((key, mac_key)) => {
+                writeln!(out, "          <pskc:EncryptedValue>")?;
+                let cv = encrypted(out, &mut *self.rng, "            ", key, t.secret.expose())?;
+                writeln!(out, "          </pskc:EncryptedValue>")?;
+                // Over IV || ciphertext, as RFC 6030 §6.1.1 and every importer expect.
+                let mac = crypto::mac(mac_key, &cv);
+                writeln!(
+                    out,
+                    "          <pskc:ValueMAC>{}</pskc:ValueMAC>",
+                    base64(&mac).as_str()
+                )?;
+            }
+        }
+        writeln!(out, "        </pskc:Secret>")?;
+        match t.kind {
+            OtpKind::Totp => {
+                int_value(out, "Time", 0)?;
+                int_value(out, "TimeInterval", u64::from(t.time_step))?;
+            }
+            OtpKind::Hotp => int_value(out, "Counter", t.counter)?,
+        }
+        out.write_all(b"      </pskc:Data>\n    </pskc:Key>\n  </pskc:KeyPackage>\n")
+    }
+}
+
 impl SeedWriter for Writer<'_> {
     fn begin(&mut self, out: &mut dyn Write) -> Result<(), FormatError> {
         out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
@@ -290,78 +389,12 @@ impl SeedWriter for Writer<'_> {
         t: &Token,
         _ctx: &TokenContext,
     ) -> Result<(), FormatError> {
-        let algorithm = match t.kind {
-            OtpKind::Totp => "totp",
-            OtpKind::Hotp => "hotp",
-        };
-        writeln!(out, "  <pskc:KeyPackage>")?;
-        writeln!(out, "    <pskc:DeviceInfo>")?;
-        writeln!(
-            out,
-            "      <pskc:Manufacturer>{}</pskc:Manufacturer>",
-            xml_escape(&t.manufacturer)
-        )?;
-        writeln!(out, "      <pskc:SerialNo>{}</pskc:SerialNo>", t.serial)?;
-        writeln!(
-            out,
-            "      <pskc:Model>{}</pskc:Model>",
-            xml_escape(&t.model)
-        )?;
-        writeln!(out, "    </pskc:DeviceInfo>")?;
-        writeln!(
-            out,
-            "    <pskc:Key Id=\"{}\" Algorithm=\"urn:ietf:params:xml:ns:keyprov:pskc:{algorithm}\">",
-            t.serial
-        )?;
-        let issuer = match &self.issuer {
-            Some(i) => i.clone(),
-            None => xml_escape(&t.manufacturer),
-        };
-        writeln!(out, "      <pskc:Issuer>{issuer}</pskc:Issuer>")?;
-        writeln!(out, "      <pskc:AlgorithmParameters>")?;
-        // Only the bare names: privacyIDEA reads "HMAC-SHA256" as unknown and falls back to SHA-1.
-        match t.hash {
-            HashAlg::Sha1 => {}
-            other => writeln!(out, "        <pskc:Suite>{}</pskc:Suite>", other.as_str())?,
-        }
-        writeln!(
-            out,
-            "        <pskc:ResponseFormat Length=\"{}\" Encoding=\"DECIMAL\"/>",
-            t.digits
-        )?;
-        writeln!(out, "      </pskc:AlgorithmParameters>")?;
-        writeln!(out, "      <pskc:Data>")?;
-        writeln!(out, "        <pskc:Secret>")?;
-        match &self.keys {
-            None => writeln!(
-                out,
-                "          <pskc:PlainValue>{}</pskc:PlainValue>",
-                base64(t.secret.expose()).as_str()
-            )?,
-            Some((key, mac_key)) => {
-                writeln!(out, "          <pskc:EncryptedValue>")?;
-                let cv = encrypted(out, &mut *self.rng, "            ", key, t.secret.expose())?;
-                writeln!(out, "          </pskc:EncryptedValue>")?;
-                // Over IV || ciphertext, as RFC 6030 §6.1.1 and every importer expect.
-                let mac = crypto::mac(mac_key, &cv);
-                writeln!(
-                    out,
-                    "          <pskc:ValueMAC>{}</pskc:ValueMAC>",
-                    base64(&mac).as_str()
-                )?;
-            }
-        }
-        writeln!(out, "        </pskc:Secret>")?;
-        match t.kind {
-            OtpKind::Totp => {
-                int_value(out, "Time", 0)?;
-                int_value(out, "TimeInterval", u64::from(t.time_step))?;
-            }
-            OtpKind::Hotp => int_value(out, "Counter", t.counter)?,
-        }
-        writeln!(out, "      </pskc:Data>")?;
-        writeln!(out, "    </pskc:Key>")?;
-        writeln!(out, "  </pskc:KeyPackage>")?;
+        let mut buf = std::mem::take(&mut *self.buf);
+        buf.clear();
+        let written = self.key_package(&mut buf, t);
+        let result = written.and_then(|()| out.write_all(&buf));
+        *self.buf = buf;
+        result?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use super::fields::Fields;
 use super::format_form::{BuilderView, PROPERTIES};
 use super::{context, open, render_status, see_other, step_url, Session};
 use crate::formats::{self, FormatId};
-use crate::packaging::ZipPassword;
+use crate::pipeline::choice;
 use crate::request::{draft, tokens, Draft, Step};
 use crate::vault::SecretString;
 use crate::web::{AppError, AppState};
@@ -169,31 +169,25 @@ pub async fn save(
                     "The two passphrases do not match.".into(),
                 );
             } else {
-                match ZipPassword::parse(SecretString::new(first.to_string())) {
-                    Ok(p) => passphrase = Some(SecretString::new(p.expose().to_string())),
+                match choice::pskc_passphrase(SecretString::new(first.to_string())) {
+                    Ok(p) => passphrase = Some(p),
                     Err(e) => {
-                        view.errors.insert("pskc_passphrase", format!("{e}."));
+                        // The field already says "passphrase": show the policy's own words.
+                        let message = match e {
+                            choice::ChoiceError::Passphrase(policy) => policy.to_string(),
+                            other => other.to_string(),
+                        };
+                        view.errors.insert("pskc_passphrase", format!("{message}."));
                     }
                 }
             }
         }
-        FormatId::PskcPsk => {
-            let cleaned: String = view
-                .pskc_key
-                .chars()
-                .filter(|c| !c.is_whitespace() && *c != ':' && *c != '-')
-                .collect();
-            if cleaned.len() == 32 && cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
-                psk = Some(SecretString::new(cleaned.to_ascii_uppercase()));
-            } else {
-                view.errors.insert(
-                    "pskc_key",
-                    "Enter the pre-shared key as 32 hexadecimal characters (16 bytes), or let us \
-                     generate one."
-                        .into(),
-                );
+        FormatId::PskcPsk => match choice::pskc_key_hex(&view.pskc_key) {
+            Ok(key) => psk = Some(choice::pskc_key_text(&key)),
+            Err(e) => {
+                view.errors.insert("pskc_key", format!("{e}."));
             }
-        }
+        },
         FormatId::CustomCsv => match view.builder.to_spec() {
             Ok(s) => spec = Some(s),
             Err(e) => {

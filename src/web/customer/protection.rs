@@ -4,7 +4,7 @@
 use super::fields::Fields;
 use super::{context, open, render_status, see_other, step_url, Session};
 use crate::db::schema::customers;
-use crate::packaging::{suggest_passphrase, PgpRecipient, ZipPassword};
+use crate::pipeline::{suggest_passphrase, PgpRecipient, ZipPassword};
 use crate::request::draft::{self, PgpChoice};
 use crate::request::{Bundling, Draft, ProtectionKind, Step};
 use crate::vault::SecretString;

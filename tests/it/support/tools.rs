@@ -37,6 +37,9 @@ pub enum Tool {
     PgOutageCluster,
     /// The npm package `axe-core` (its `axe.min.js`), injected into pages to check accessibility.
     AxeCore,
+    /// `privacyidea-python`: a Python with PyPI `privacyidea` (in its own venv, see `.ci/run`),
+    /// to import files through privacyIDEA's own import code.
+    PrivacyIdea,
 }
 
 impl Tool {
@@ -57,6 +60,7 @@ impl Tool {
             Tool::Postgres => "PostgreSQL",
             Tool::PgOutageCluster => "a PostgreSQL cluster the tests may stop (pg_ctlcluster)",
             Tool::AxeCore => "npm package axe-core",
+            Tool::PrivacyIdea => "privacyidea-python",
         }
     }
 
@@ -73,6 +77,10 @@ impl Tool {
             Tool::Aiosmtpd => "pip install aiosmtpd",
             Tool::PythonPskc => "pip install python-pskc",
             Tool::Promtool => "apt-get install prometheus",
+            Tool::PrivacyIdea => {
+                "python3 -m venv ~/.cache/seedport/privacyidea-venv, pip install privacyidea in \
+                 it, and put a privacyidea-python wrapper on PATH (as .ci/run does)"
+            }
             Tool::Postgres => {
                 "set SEEDPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
                  to a running server"

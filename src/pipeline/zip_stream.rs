@@ -16,6 +16,9 @@ use zip::{AesMode, CompressionMethod, ZipWriter};
 
 /// Unix mode of the extracted files: seed files are for their owner only.
 const FILE_MODE: u32 = 0o600;
+/// Deflate level. Seed files are repetitive XML and CSV: level 1 keeps most of the size gain
+/// at a fraction of level 6's time, which was the largest cost of a PSKC package (bench/NOTES.md).
+const DEFLATE_LEVEL: i64 = 1;
 
 /// A zip being streamed into `W`.
 pub struct ZipStream<'p, W: Write> {
@@ -55,6 +58,7 @@ impl<'p, W: Write> ZipStream<'p, W> {
     {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(DEFLATE_LEVEL))
             .last_modified_time(self.modified)
             .unix_permissions(FILE_MODE)
             .large_file(large);

@@ -31,21 +31,31 @@ pub enum Protection {
         password: ZipPassword,
         recipient: PgpRecipient,
     },
+    /// The one seed file itself, OpenPGP-encrypted and ASCII-armored, no zip and no README
+    /// (`FILE.asc`): for importers that decrypt PGP themselves, such as privacyIDEA.
+    PgpArmored(PgpRecipient),
 }
 
 impl Protection {
     fn password(&self) -> Option<&ZipPassword> {
         match self {
             Protection::PasswordOnly(pw) | Protection::Both { password: pw, .. } => Some(pw),
-            Protection::PgpOnly(_) => None,
+            Protection::PgpOnly(_) | Protection::PgpArmored(_) => None,
         }
     }
 
     fn recipient(&self) -> Option<&PgpRecipient> {
         match self {
-            Protection::PgpOnly(r) | Protection::Both { recipient: r, .. } => Some(r),
+            Protection::PgpOnly(r)
+            | Protection::Both { recipient: r, .. }
+            | Protection::PgpArmored(r) => Some(r),
             Protection::PasswordOnly(_) => None,
         }
+    }
+
+    /// Whether the package is a zip (every protection but [`Protection::PgpArmored`]).
+    pub fn zipped(&self) -> bool {
+        !matches!(self, Protection::PgpArmored(_))
     }
 }
 
@@ -134,6 +144,17 @@ pub struct PackageSummary {
     pub entries: Vec<EntrySummary>,
 }
 
+impl PackageSummary {
+    /// The download's media type, from its name.
+    pub fn content_type(&self) -> &'static str {
+        if self.file_name.ends_with(".pgp") || self.file_name.ends_with(".asc") {
+            "application/pgp-encrypted"
+        } else {
+            "application/zip"
+        }
+    }
+}
+
 /// Builds the package `name` (`NAME.zip` / `NAME.zip.pgp`) into `out`: each entry, then
 /// `README.txt`, in a zip protected as `protection` says. `now` dates the entries and the README
 /// and is the time at which the PGP certificate must still be valid.
@@ -151,6 +172,9 @@ where
     W: Write + Send + Sync,
 {
     check_names(&entries)?;
+    if let Protection::PgpArmored(recipient) = protection {
+        return armored_file(out, entries, recipient, now);
+    }
     let zip_name = format!("{name}.zip");
     let mut counted = DigestWriter::new(out);
     let notes = OpeningNotes {
@@ -199,6 +223,41 @@ where
                 sha256: d.sha256_hex(),
             })
             .collect(),
+    })
+}
+
+/// The single entry, encrypted to `recipient` and armored, as `FILE.asc`.
+fn armored_file<W: Write + Send + Sync>(
+    out: W,
+    entries: Vec<PackageEntry<'_>>,
+    recipient: &PgpRecipient,
+    now: OffsetDateTime,
+) -> Result<PackageSummary, PackageError> {
+    let count = entries.len();
+    let Some(entry) = entries.into_iter().next().filter(|_| count == 1) else {
+        return Err(PackageError::NotOneFile(count));
+    };
+    let mut counted = DigestWriter::new(out);
+    let name = entry.name.0;
+    let mut pgp = PgpEncryptor::with_armor(&mut counted, recipient, &name, now.into(), true)?;
+    let mut plain = DigestWriter::new(&mut pgp);
+    (entry.source)(&mut plain).map_err(|source| PackageError::Source {
+        name: name.clone(),
+        source,
+    })?;
+    let (_, file_digest) = plain.finish();
+    pgp.finish()?;
+    counted.flush()?;
+    let (_, digest) = counted.finish();
+    Ok(PackageSummary {
+        file_name: format!("{name}.asc"),
+        size: digest.size,
+        sha256: digest.sha256_hex(),
+        entries: vec![EntrySummary {
+            name,
+            size: file_digest.size,
+            sha256: file_digest.sha256_hex(),
+        }],
     })
 }
 

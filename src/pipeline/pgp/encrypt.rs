@@ -7,7 +7,7 @@
 use super::recipient::{encryption_keys, policy, PgpRecipient};
 use sequoia_openpgp as openpgp;
 
-use openpgp::serialize::stream::{Encryptor, LiteralWriter, Message};
+use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message};
 use openpgp::types::DataFormat;
 use std::io::{self, Write};
 use std::time::SystemTime;
@@ -28,13 +28,28 @@ pub struct PgpEncryptor<'a> {
 }
 
 impl<'a> PgpEncryptor<'a> {
-    /// Starts a binary (not armored) message to `recipient` into `out`, whose literal data packet
-    /// is named `inner_file_name` (what `gpg --decrypt` reports as the original file name).
+    /// Starts a binary message to `recipient` into `out`, whose literal data packet is named
+    /// `inner_file_name` (what `gpg --decrypt` reports as the original file name).
     pub fn new<W>(
         out: W,
         recipient: &'a PgpRecipient,
         inner_file_name: &str,
         now: SystemTime,
+    ) -> Result<PgpEncryptor<'a>, PgpEncryptError>
+    where
+        W: Write + Send + Sync + 'a,
+    {
+        Self::with_armor(out, recipient, inner_file_name, now, false)
+    }
+
+    /// As [`PgpEncryptor::new`], ASCII-armored when `armored` (`-----BEGIN PGP MESSAGE-----`),
+    /// which importers that decrypt PGP themselves (privacyIDEA) read directly.
+    pub fn with_armor<W>(
+        out: W,
+        recipient: &'a PgpRecipient,
+        inner_file_name: &str,
+        now: SystemTime,
+        armored: bool,
     ) -> Result<PgpEncryptor<'a>, PgpEncryptError>
     where
         W: Write + Send + Sync + 'a,
@@ -48,7 +63,13 @@ impl<'a> PgpEncryptor<'a> {
         if keys.is_empty() {
             return Err(PgpEncryptError::NoEncryptionKey);
         }
-        let message = Message::new(out);
+        let mut message = Message::new(out);
+        if armored {
+            message = Armorer::new(message)
+                .kind(openpgp::armor::Kind::Message)
+                .build()
+                .map_err(PgpEncryptError::Openpgp)?;
+        }
         let encrypted = Encryptor::for_recipients(message, keys)
             .build()
             .map_err(PgpEncryptError::Openpgp)?;

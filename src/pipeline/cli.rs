@@ -1,11 +1,11 @@
 //! `seedport pack`: build a delivery package from a factory file, as the portal would.
 
-use super::{pack_tokens, PackError};
+use super::source::Factory;
+use super::{build, choice, PackError, PackageRequest, PgpRecipient, Protection, ZipPassword};
 use crate::domain::TokenContext;
-use crate::formats::{self, CustomCsvSpec, FormatOptions};
-use crate::import::{factory, TokenOverrides};
-use crate::packaging::{PgpRecipient, Protection, ZipPassword};
-use crate::vault::{SecretBytes, SecretString};
+use crate::formats::{self, CustomCsvSpec, FormatId, FormatOptions};
+use crate::import::{FactoryFile, FactoryInput, TokenOverrides};
+use crate::vault::SecretString;
 use anyhow::{bail, Context};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,10 @@ pub struct PackArgs {
     /// The recipient's OpenPGP public key (armored or binary).
     #[arg(long)]
     pub pgp_key: Option<PathBuf>,
+    /// With --pgp-key and no --password-file: the one seed file itself, OpenPGP-encrypted and
+    /// ASCII-armored, no zip (PSKC and custom CSV; privacyIDEA imports it directly).
+    #[arg(long, requires = "pgp_key")]
+    pub pgp_armored: bool,
     /// pskc-passphrase: file holding the passphrase.
     #[arg(long, conflicts_with = "pskc_key_hex_file")]
     pub pskc_passphrase_file: Option<PathBuf>,
@@ -37,7 +41,7 @@ pub struct PackArgs {
     /// custom-csv: the column layout as JSON.
     #[arg(long)]
     pub custom_spec: Option<PathBuf>,
-    /// Where to write the package (`NAME.zip` or `NAME.zip.pgp`).
+    /// Where to write the package (`NAME.zip`, `NAME.zip.pgp`, or `NAME.xml.asc` with --pgp-armored).
     #[arg(long, required_unless_present = "list_formats")]
     pub out: Option<PathBuf>,
 }
@@ -68,37 +72,39 @@ pub fn run(args: &PackArgs) -> anyhow::Result<()> {
         bail!("--tokens, --format and --out are required");
     };
     let format = formats::find(format_id)?;
-    let protection = protection(args)?;
+    let protection = protection(args, format.id)?;
     let options = options(args)?;
-    let bytes = std::fs::read(tokens_path)
-        .with_context(|| format!("cannot read {}", tokens_path.display()))?;
-    let tokens = factory::parse(&bytes, &TokenOverrides::default()).map_err(|problems| {
-        let list: Vec<String> = problems
-            .iter()
-            .map(|p| format!("  {}: {p}", tokens_path.display()))
-            .collect();
-        anyhow::anyhow!(
-            "the token file has problems; nothing was packed:\n{}",
-            list.join("\n")
-        )
-    })?;
-    drop(bytes);
+    let overrides = TokenOverrides::default();
+    let file =
+        FactoryFile::check(FactoryInput::Path(tokens_path), &overrides).map_err(|problems| {
+            let list: Vec<String> = problems
+                .iter()
+                .map(|p| format!("  {}: {p}", tokens_path.display()))
+                .collect();
+            anyhow::anyhow!(
+                "the token file has problems; nothing was packed:\n{}",
+                list.join("\n")
+            )
+        })?;
     let base = base_name(out);
     let partial = out.with_extension("partial");
-    let file = std::fs::File::create(&partial)
+    let sink = std::fs::File::create(&partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
-    let result = pack_tokens(
-        BufWriter::with_capacity(256 * 1024, file),
-        &base,
-        &tokens,
-        &[TokenContext::default()],
+    let request = PackageRequest {
+        base_name: &base,
         format,
-        &options,
-        &protection,
-        crate::clock::Clock::System.now_utc(),
+        options: &options,
+        protection: &protection,
+        now: crate::clock::Clock::System.now_utc(),
+    };
+    let mut source = Factory::new(&file, TokenContext::default());
+    let result = build(
+        BufWriter::with_capacity(256 * 1024, sink),
+        &request,
+        &mut source,
     );
-    let summary = match result {
-        Ok(s) => s,
+    let built = match result {
+        Ok(b) => b,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
             return Err(match e {
@@ -107,6 +113,7 @@ pub fn run(args: &PackArgs) -> anyhow::Result<()> {
             });
         }
     };
+    let summary = built.summary;
     std::fs::rename(&partial, out)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(
@@ -114,7 +121,7 @@ pub fn run(args: &PackArgs) -> anyhow::Result<()> {
         "wrote {} ({} bytes, {} tokens, SHA-256 {})",
         out.display(),
         summary.size,
-        tokens.len(),
+        built.token_count,
         summary.sha256
     )?;
     for e in &summary.entries {
@@ -135,6 +142,11 @@ fn base_name(out: &Path) -> String {
         .unwrap_or_default();
     let stem = name.strip_suffix(".pgp").unwrap_or(&name);
     let stem = stem.strip_suffix(".zip").unwrap_or(stem);
+    let stem = match stem.strip_suffix(".asc") {
+        // `PO1234.xml.asc` → `PO1234`.
+        Some(file) => file.rsplit_once('.').map_or(file, |(base, _)| base),
+        None => stem,
+    };
     super::safe_base(stem)
 }
 
@@ -146,7 +158,7 @@ fn read_secret(path: &Path, what: &str) -> anyhow::Result<SecretString> {
     ))
 }
 
-fn protection(args: &PackArgs) -> anyhow::Result<Protection> {
+fn protection(args: &PackArgs, format: FormatId) -> anyhow::Result<Protection> {
     let password = match &args.password_file {
         Some(p) => Some(ZipPassword::parse(read_secret(p, "password")?)?),
         None => None,
@@ -159,36 +171,22 @@ fn protection(args: &PackArgs) -> anyhow::Result<Protection> {
         }
         None => None,
     };
-    Ok(match (password, recipient) {
-        (Some(password), Some(recipient)) => Protection::Both {
-            password,
-            recipient,
-        },
-        (Some(password), None) => Protection::PasswordOnly(password),
-        (None, Some(recipient)) => Protection::PgpOnly(recipient),
-        (None, None) => {
-            bail!("choose how the package is protected: --password-file, --pgp-key, or both")
-        }
+    if args.pgp_armored {
+        return Ok(choice::armored(password, recipient, format)?);
+    }
+    choice::protection(password, recipient).map_err(|_| {
+        anyhow::anyhow!("choose how the package is protected: --password-file, --pgp-key, or both")
     })
 }
 
 fn options(args: &PackArgs) -> anyhow::Result<FormatOptions> {
     let mut options = FormatOptions::default();
     if let Some(p) = &args.pskc_passphrase_file {
-        options.pskc_passphrase = Some(read_secret(p, "PSKC passphrase")?);
+        options.pskc_passphrase =
+            Some(choice::pskc_passphrase(read_secret(p, "PSKC passphrase")?)?);
     }
     if let Some(p) = &args.pskc_key_hex_file {
-        let hex_text = read_secret(p, "PSKC key")?;
-        let key = hex::decode(hex_text.expose().trim()).map_err(|_| {
-            anyhow::anyhow!("the PSKC key file must hold 32 hex characters (16 bytes)")
-        })?;
-        if key.len() != 16 {
-            bail!(
-                "the PSKC key must be 16 bytes (32 hex characters), not {} bytes",
-                key.len()
-            );
-        }
-        options.pskc_key = Some(SecretBytes::new(key));
+        options.pskc_key = Some(choice::pskc_key_hex(read_secret(p, "PSKC key")?.expose())?);
     }
     if let Some(p) = &args.custom_spec {
         let json = std::fs::read_to_string(p)

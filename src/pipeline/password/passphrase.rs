@@ -34,7 +34,7 @@ fn words() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packaging::password::ZipPassword;
+    use crate::pipeline::password::ZipPassword;
     use std::collections::HashSet;
 
     #[test]

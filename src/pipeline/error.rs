@@ -12,6 +12,11 @@ pub enum PackageError {
          characters, not starting with '.' or '-'"
     )]
     InvalidName(String),
+    #[error(
+        "PGP armored without a zip holds exactly one file, and this format makes {0}: choose a \
+         zip protection or a single-file format (PSKC, custom CSV)"
+    )]
+    NotOneFile(usize),
     #[error("two files in the package would be named {0:?}")]
     DuplicateEntry(String),
     #[error("could not write {name} into the package")]

@@ -1,0 +1,144 @@
+//! Where a package's tokens come from: a source the pipeline walks once for shapes (planning
+//! and checks, no seed needed) and then once per planned file for the tokens themselves, so no
+//! source ever has to hold every token in memory. A walk can stop at a token and the next walk
+//! resume there, so the parts of one file group cost one pass over the source, not one each.
+
+use crate::domain::{Token, TokenContext};
+use crate::formats::TokenShape;
+use crate::import::factory::FactoryTokens;
+use crate::import::FactoryFile;
+
+/// What the pipeline wants done with the token whose shape it was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Hand it over (seed included).
+    Yes,
+    /// Pass over it (its seed need not be read).
+    Skip,
+    /// End this walk before this token; a resumed walk starts with it.
+    Stop,
+}
+
+/// Called with each token's shape.
+pub type Wanted<'a> = dyn FnMut(&TokenShape) -> Take + 'a;
+/// Called with each wanted token and its order context.
+pub type Each<'a> = dyn FnMut(&Token, &TokenContext) -> anyhow::Result<()> + 'a;
+
+/// A re-walkable sequence of tokens. Every walk visits the same tokens in the same order.
+pub trait TokenSource {
+    /// Visits every token's shape, in order.
+    fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()>;
+
+    /// Walks the tokens in order, from the start, or (with `resume`) from the token the last
+    /// walk stopped at. Asks `wanted` about each token once and hands the wanted ones to `each`.
+    fn tokens(
+        &mut self,
+        resume: bool,
+        wanted: &mut Wanted<'_>,
+        each: &mut Each<'_>,
+    ) -> anyhow::Result<()>;
+}
+
+/// Tokens already in memory (tests, benches, small callers), all with one order context.
+pub struct InMemory<'t> {
+    pub tokens: &'t [Token],
+    pub context: TokenContext,
+    /// Where the last walk stopped.
+    pub position: usize,
+}
+
+impl<'t> InMemory<'t> {
+    pub fn new(tokens: &'t [Token], context: TokenContext) -> InMemory<'t> {
+        InMemory {
+            tokens,
+            context,
+            position: 0,
+        }
+    }
+}
+
+impl TokenSource for InMemory<'_> {
+    fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()> {
+        for t in self.tokens {
+            each(&TokenShape::from(t));
+        }
+        Ok(())
+    }
+
+    fn tokens(
+        &mut self,
+        resume: bool,
+        wanted: &mut Wanted<'_>,
+        each: &mut Each<'_>,
+    ) -> anyhow::Result<()> {
+        let start = if resume { self.position } else { 0 };
+        self.position = self.tokens.len();
+        for (i, t) in self.tokens.iter().enumerate().skip(start) {
+            match wanted(&TokenShape::from(t)) {
+                Take::Yes => each(t, &self.context)?,
+                Take::Skip => {}
+                Take::Stop => {
+                    self.position = i;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A checked factory file, streamed from its input (what `seedport pack` reads).
+pub struct Factory<'f, 'a> {
+    file: &'f FactoryFile<'a>,
+    context: TokenContext,
+    /// The pass a stopped walk left open, and the token it stopped at.
+    paused: Option<(FactoryTokens<'f>, Token)>,
+}
+
+impl<'f, 'a> Factory<'f, 'a> {
+    pub fn new(file: &'f FactoryFile<'a>, context: TokenContext) -> Factory<'f, 'a> {
+        Factory {
+            file,
+            context,
+            paused: None,
+        }
+    }
+}
+
+impl TokenSource for Factory<'_, '_> {
+    fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()> {
+        self.file.for_each(&mut |t| {
+            each(&TokenShape::from(&t));
+            Ok(())
+        })
+    }
+
+    fn tokens(
+        &mut self,
+        resume: bool,
+        wanted: &mut Wanted<'_>,
+        each: &mut Each<'_>,
+    ) -> anyhow::Result<()> {
+        let (mut pass, mut next) = match (resume, self.paused.take()) {
+            (true, Some((pass, token))) => (pass, Some(token)),
+            _ => (self.file.tokens()?, None),
+        };
+        loop {
+            let token = match next.take() {
+                Some(t) => t,
+                None => match pass.next() {
+                    Some(t) => t?,
+                    None => return Ok(()),
+                },
+            };
+            match wanted(&TokenShape::from(&token)) {
+                Take::Yes => each(&token, &self.context)?,
+                Take::Skip => {}
+                Take::Stop => {
+                    self.paused = Some((pass, token));
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
