@@ -38,11 +38,13 @@ async fn approved_with_packages(app: &TestApp, n: usize) -> Vec<String> {
                     requests::client_ip.eq("127.0.0.1"),
                     requests::state.eq("pending_review"),
                     requests::format_id.eq("entra-csv"),
-                    requests::format_summary.eq("Microsoft Entra ID OATH CSV"),
+                    requests::format_summary.eq(r#"{"format":"entra-csv","name":"Microsoft Entra ID (CSV)","custom_csv":null}"#),
                     requests::bundling.eq("per_shipment"),
                     requests::protection.eq("password"),
                     requests::password_hash.eq(&hash),
                     requests::created_at.eq(now),
+                    // Not announced to the team: this test reads the download emails only.
+                    requests::review_alerted_at.eq(now),
                 ))
                 .execute(conn)?;
             for i in 0..n {
@@ -60,7 +62,7 @@ async fn approved_with_packages(app: &TestApp, n: usize) -> Vec<String> {
                         packages::token_count.eq(25i64),
                         packages::shipment_numbers.eq("SHP-50042-1"),
                         packages::data_key_id.eq(&key.id),
-                        packages::state.eq("held"),
+                        packages::state.eq("pending_review"),
                         packages::max_downloads.eq(0),
                         packages::created_at.eq(now),
                     ))
