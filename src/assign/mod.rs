@@ -18,7 +18,6 @@ pub mod text;
 pub mod tokens;
 pub mod upn;
 pub mod users;
-pub mod web;
 
 pub use cli::{run, run_on, AssignArgs};
 pub use error::{FileErrors, LineError};
@@ -26,4 +25,3 @@ pub use table::{ApplyReport, AssignError, Assignments, Row, Status, MAX_TOKENS_P
 pub use tokens::{parse_token_file, AssignToken, TokenFileKind};
 pub use upn::{DisplayName, Upn};
 pub use users::{parse_users, UserEntry};
-pub use web::configure;

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod assets;
+pub mod assign;
 pub mod csrf;
 pub mod customer;
 pub mod error;
@@ -77,7 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/{path:.*}", web::get().to(assets::static_file))
         .route("/favicon.ico", web::get().to(assets::favicon))
         .configure(guides::routes)
-        .configure(crate::assign::configure)
+        .configure(assign::configure)
         .configure(staff::configure)
         .configure(links::routes)
         .configure(mailbox::routes);

@@ -68,7 +68,7 @@ fn spawn_server() -> Server {
                 });
                 srv.call(req)
             })
-            .configure(seedport::assign::configure)
+            .configure(seedport::web::assign::configure)
             .service(actix_files::Files::new("/static", root().join("static")))
     })
     .workers(1)

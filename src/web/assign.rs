@@ -1,7 +1,7 @@
-//! The `/tools/assign` page. The page only serves HTML: the token file is read, assigned and
+//! The `/tools/assign` page (the web side of `crate::assign`). The page only serves HTML: the token file is read, assigned and
 //! exported by `static/tools/assign/*.js` in the browser and never sent to the server.
 
-use crate::web::Brand;
+use super::Brand;
 use actix_web::{http::header, web, HttpResponse};
 
 /// The page's Content-Security-Policy: scripts and styles from our origin only, no network
