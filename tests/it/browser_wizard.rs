@@ -21,30 +21,10 @@ async fn customer_walks_the_wizard_in_a_real_browser() {
     let c = browser.client.clone();
 
     c.goto(&app.base_url).await.unwrap();
-    c.find(Locator::Css("#kind-po"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("#reference"))
-        .await
-        .unwrap()
-        .send_keys("PO-2026-0042")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("it-admin@acme.example")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/request'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "#kind-po").await;
+    crate::support::browser::fill(&c, "#reference", "PO-2026-0042").await;
+    crate::support::browser::fill(&c, "#email", "it-admin@acme.example").await;
+    crate::support::browser::click(&c, "form[action='/request'] button[type=submit]").await;
 
     // Shipments: both preselected; type one serial each.
     c.wait()
@@ -58,77 +38,37 @@ async fn customer_walks_the_wizard_in_a_real_browser() {
     assert_eq!(serials.len(), 2);
     serials[0].send_keys("10001010").await.unwrap();
     serials[1].send_keys("10002010").await.unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "form button[type=submit]").await;
 
     // Protection: password only, suggested passphrase is not needed; type our own.
     c.wait()
         .for_element(Locator::Css("#prot-password"))
         .await
         .unwrap();
-    c.find(Locator::Css("#prot-password"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password_confirm"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css(".actions button[value=continue]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "#prot-password").await;
+    crate::support::browser::fill(&c, "#password", PASSWORD).await;
+    crate::support::browser::fill(&c, "#password_confirm", PASSWORD).await;
+    crate::support::browser::click(&c, ".actions button[value=continue]").await;
 
     // Format: Duo CSV; the PSKC and custom CSV options are hidden by the script.
     c.wait()
         .for_element(Locator::Css("#format-duo-csv"))
         .await
         .unwrap();
-    c.find(Locator::Css("#format-duo-csv"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "#format-duo-csv").await;
     let custom = c.find(Locator::Css("#opt-custom-csv")).await.unwrap();
     assert!(
         !custom.is_displayed().await.unwrap(),
         "script hides other formats' options"
     );
-    c.find(Locator::Css(".actions button[value=continue]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, ".actions button[value=continue]").await;
 
     // Review, then submit.
     c.wait()
         .for_element(Locator::XPath("//h1[contains(., 'Check your request')]"))
         .await
         .unwrap();
-    c.find(Locator::Css("form[action$='/submit'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "form[action$='/submit'] button[type=submit]").await;
     let reference = c
         .wait()
         .for_element(Locator::Css("#reference"))

@@ -335,18 +335,8 @@ async fn after_a_download_the_page_says_so_and_a_double_click_spends_one_downloa
             .unwrap(),
         "3"
     );
-    b.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("not the password")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#download-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::fill(&b, "#password", "not the password").await;
+    crate::support::browser::click(&b, "#download-form button").await;
     b.wait_js("document.getElementById('download-error')").await;
     let error = b
         .find(Locator::Css("#download-error"))
@@ -356,12 +346,7 @@ async fn after_a_download_the_page_says_so_and_a_double_click_spends_one_downloa
         .await
         .unwrap();
     assert!(error.contains("4 attempts left"), "{error}");
-    b.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
+    crate::support::browser::fill(&b, "#password", PASSWORD).await;
     // A double click.
     b.execute(
         "var f = document.getElementById('download-form');
@@ -405,20 +390,10 @@ async fn after_a_download_the_page_says_so_and_a_double_click_spends_one_downloa
 pub async fn browser_to_format(app: &TestApp, c: &fantoccini::Client) {
     c.goto(&app.base_url).await.unwrap();
     for (css, text) in [("#reference", "PO-2026-0042"), ("#email", EMAIL)] {
-        c.find(Locator::Css(css))
-            .await
-            .unwrap()
-            .send_keys(text)
-            .await
-            .unwrap();
+        crate::support::browser::fill(c, css, text).await;
     }
     let click = |css: &'static str| async move {
-        c.find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        crate::support::browser::click(c, css).await;
     };
     click("form[action='/request'] button[type=submit]").await;
     c.wait()
@@ -438,12 +413,7 @@ pub async fn browser_to_format(app: &TestApp, c: &fantoccini::Client) {
         .unwrap();
     click("#prot-password").await;
     for css in ["#password", "#password_confirm"] {
-        c.find(Locator::Css(css))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
+        crate::support::browser::fill(c, css, PASSWORD).await;
     }
     click(".actions button[value=continue]").await;
     c.wait()
@@ -459,12 +429,7 @@ async fn the_custom_csv_builder_edits_in_place_with_a_live_preview() {
     let b = Browser::start(BrowserOptions::default()).await;
     let c = b.client.clone();
     browser_to_format(&app, &c).await;
-    c.find(Locator::Css("#format-custom-csv"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "#format-custom-csv").await;
     // A marker that a page load would wipe.
     c.execute(
         "window.stayed = true; window.scrollTo(0, 600); return window.scrollY;",
@@ -485,35 +450,20 @@ async fn the_custom_csv_builder_edits_in_place_with_a_live_preview() {
         first.starts_with("serial,secret\n10001001,GEZDGNBV"),
         "{first}"
     );
-    c.find(Locator::Css("button[value=add]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "button[value=add]").await;
     let focused = c
         .execute("return document.activeElement.id;", vec![])
         .await
         .unwrap();
     assert_eq!(focused, "col-2-label", "the new row's label has the focus");
-    c.find(Locator::Css("#col-2-label"))
-        .await
-        .unwrap()
-        .send_keys("model")
-        .await
-        .unwrap();
+    crate::support::browser::fill(&c, "#col-2-label", "model").await;
     c.find(Locator::Css("#col-2-property"))
         .await
         .unwrap()
         .select_by_value("model")
         .await
         .unwrap();
-    c.find(Locator::Css("button[value='up-2']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "button[value='up-2']").await;
     let focused = c
         .execute(
             "return document.activeElement.getAttribute('aria-label');",
@@ -546,19 +496,9 @@ async fn the_custom_csv_builder_edits_in_place_with_a_live_preview() {
         serde_json::json!([true, true, "3"]),
         "no page load, no jump to the top, rows renumbered"
     );
-    c.find(Locator::Css("button[value='remove-0']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, "button[value='remove-0']").await;
     assert!(preview().await.starts_with("model;secret\n"));
-    c.find(Locator::Css(".actions button[value=continue]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(&c, ".actions button[value=continue]").await;
     c.wait()
         .for_element(Locator::Css("form[action$='/submit']"))
         .await
@@ -625,12 +565,7 @@ async fn the_focus_ring_stands_out_and_the_number_shape_picks_its_kind() {
         );
     }
     // Typing an invoice number selects "invoice".
-    b.find(Locator::Css("#reference"))
-        .await
-        .unwrap()
-        .send_keys("INV-10042")
-        .await
-        .unwrap();
+    crate::support::browser::fill(&b, "#reference", "INV-10042").await;
     let chosen = b
         .execute(
             "return document.querySelector('input[name=kind]:checked').value;",

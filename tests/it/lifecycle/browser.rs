@@ -15,12 +15,7 @@ async fn click_through(c: &Client, selector: &str) {
     c.execute("window.__seedport_old_page = true; return true;", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css(selector))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::click(c, selector).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let loaded = c
@@ -51,25 +46,10 @@ async fn sign_in(c: &Client, app: &TestApp, email: &str, secret: &[u8]) {
     c.goto(&format!("{}/staff/login", app.base_url))
         .await
         .unwrap();
-    c.find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(STAFF_PASSWORD)
-        .await
-        .unwrap();
+    crate::support::browser::fill(c, "#email", email).await;
+    crate::support::browser::fill(c, "#password", STAFF_PASSWORD).await;
     let code = totp::code_at(secret, app.clock.now());
-    c.find(Locator::Css("#code"))
-        .await
-        .unwrap()
-        .send_keys(&code)
-        .await
-        .unwrap();
+    crate::support::browser::fill(c, "#code", &code).await;
     c.find(Locator::Css(
         "form[action='/staff/login'] button[type=submit]",
     ))
@@ -114,12 +94,7 @@ async fn listed_in(c: &Client, app: &TestApp, state: &str, reference: &str) -> b
 /// Types a fresh code into the form of `selector` and submits it.
 async fn with_code(c: &Client, app: &TestApp, secret: &[u8], form: &str) {
     let code = totp::code_at(secret, app.clock.now());
-    c.find(Locator::Css(&format!("{form} input[name=code]")))
-        .await
-        .unwrap()
-        .send_keys(&code)
-        .await
-        .unwrap();
+    crate::support::browser::fill(c, &format!("{form} input[name=code]"), &code).await;
     click_through(c, &format!("{form} button[type=submit]")).await;
     app.clock.advance(totp::STEP);
 }
@@ -165,18 +140,8 @@ async fn the_delivery_team_follows_every_step_in_a_real_browser() {
     let mail = download_emails(smtp.as_ref().unwrap());
     let (download_link, confirm_link) = links_in(&app, &mail[0].text);
     c.goto(&download_link).await.unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(CUSTOMER_PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    crate::support::browser::fill(&c, "#password", CUSTOMER_PASSWORD).await;
+    crate::support::browser::click(&c, "form button[type=submit]").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let done: Vec<_> = std::fs::read_dir(downloads.path())
@@ -228,19 +193,9 @@ async fn the_delivery_team_follows_every_step_in_a_real_browser() {
     );
     for _ in 0..5 {
         c.goto(&link).await.unwrap();
-        c.find(Locator::Css("#password"))
-            .await
-            .unwrap()
-            .send_keys("wrong wrong wrong")
-            .await
-            .unwrap();
+        crate::support::browser::fill(&c, "#password", "wrong wrong wrong").await;
         // The page posts in place (download.js) and shows the answer without navigating.
-        c.find(Locator::Css("form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        crate::support::browser::click(&c, "form button[type=submit]").await;
         browser
             .wait_js(
                 "document.querySelector('#download-error') || \
