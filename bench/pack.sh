@@ -5,13 +5,14 @@
 # python-pskc writing the same PSKC passphrase file alone is timed in the same run (at
 # PY_N tokens, default 100000: at a million it needs ~12 GB), and the ratio printed.
 # Wall time swings on a shared machine; CPU time (user + sys) is steadier. Only ratios taken
-# in one run count. Usage: bench/pack.sh [N ...]. Builds release into $CARGO_TARGET_DIR.
+# in one run count. Usage: bench/pack.sh [N ...]. Builds release into $CARGO_TARGET_DIR (or
+# runs $BENCH_BIN).
 set -euo pipefail
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(100000 1000000)
 py_n=${PY_N:-100000}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/seedport
+bin=${BENCH_BIN:-}
+[ -z "$bin" ] && cargo build --release --quiet && bin=$(realpath "${CARGO_TARGET_DIR:-target}")/release/seedport
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tokens() { # tokens N FILE: a Deepnet factory CSV of N SafeID/Classic tokens

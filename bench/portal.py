@@ -6,10 +6,10 @@ With LOOKUP_ONLY set, stops after the lookup and writes the draft's shipments UR
 Usage: portal.py BASE_URL SERVER_PID DB_PATH MAIL_DIR OUT_DIR STAFF_EMAIL STAFF_PASSWORD
        TOTP_SECRET_B32 PO EMAIL SERIAL FORMAT [PSKC_PASSPHRASE]
 """
-import base64, glob, hashlib, hmac, os, re, sqlite3, struct, sys, threading, time
+import base64, email, glob, hashlib, hmac, os, re, sqlite3, struct, sys, threading, time
 import requests
 
-(base, pid, db_path, mail_dir, out_dir, staff_email, staff_password, totp_b32, po, email,
+(base, pid, db_path, mail_dir, out_dir, staff_email, staff_password, totp_b32, po, customer_email,
  serial, fmt) = sys.argv[1:13]
 pskc_passphrase = sys.argv[13] if len(sys.argv) > 13 else None
 PASSWORD = "tulip anchor gravel 42 bench"
@@ -44,7 +44,7 @@ def pct(values, p):
 # --- the customer, to the review step -------------------------------------------------------
 c = requests.Session()
 csrf = csrf_of(ok(c.get(base + "/"), "start page").text)
-r = ok(c.post(base + "/request", data={"csrf": csrf, "kind": "po", "reference": po, "email": email},
+r = ok(c.post(base + "/request", data={"csrf": csrf, "kind": "po", "reference": po, "email": customer_email},
               allow_redirects=False), "lookup")
 draft = base + r.headers["location"].rsplit("/shipments", 1)[0]
 page = ok(c.get(draft + "/shipments"), "shipments page").text
@@ -116,27 +116,41 @@ def totp(secret_b32, at):
     return "%06d" % ((struct.unpack(">I", digest[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
+def fresh_code():
+    """A code of a 30-second window no earlier sign-in or approval used (each is single-use)."""
+    used_file = os.path.join(out_dir, "totp_used")
+    used = int(open(used_file).read()) if os.path.exists(used_file) else 0
+    while int(time.time()) // 30 <= used:
+        time.sleep(1)
+    step = int(time.time()) // 30
+    with open(used_file, "w") as f:
+        f.write(str(step))
+    return totp(totp_b32, step * 30)
+
+
 s = requests.Session()
 csrf = csrf_of(ok(s.get(base + "/staff/login"), "staff login page").text)
-now = time.time()
 r = ok(s.post(base + "/staff/login", data={"csrf": csrf, "email": staff_email,
-                                           "password": staff_password, "code": totp(totp_b32, now)},
+                                           "password": staff_password, "code": fresh_code()},
               allow_redirects=False), "staff login")
-detail = ok(s.get(f"{base}/staff/requests/{request_id}"), "request detail").text
-csrf = csrf_of(detail)
-# Approving needs a code not used before: the next 30-second window's.
-time.sleep(30 - now % 30 + 1)
-r = ok(s.post(f"{base}/staff/requests/{request_id}/approve",
-              data={"csrf": csrf, "code": totp(totp_b32, time.time())}, allow_redirects=False),
-       "approve")
+csrf = csrf_of(ok(s.get(f"{base}/staff/requests/{request_id}"), "request detail").text)
+r = s.post(f"{base}/staff/requests/{request_id}/approve",
+           data={"csrf": csrf, "code": fresh_code()}, allow_redirects=False)
+if r.status_code != 303:
+    sys.exit(f"approve: HTTP {r.status_code}\n{r.text[:1500]}")
 
 # --- the download link arrives by email -------------------------------------------------------
+seen_file = os.path.join(out_dir, "download_url")
+seen = open(seen_file).read() if os.path.exists(seen_file) else None  # an earlier run's link
 link = None
 for _ in range(100):
     for path in sorted(glob.glob(os.path.join(mail_dir, "*")), key=os.path.getmtime, reverse=True):
-        text = open(path, errors="replace").read().replace("=\n", "")
+        with open(path, "rb") as f:
+            message = email.message_from_binary_file(f)
+        text = " ".join(part.get_payload(decode=True).decode(errors="replace")
+                        for part in message.walk() if not part.is_multipart())
         m = re.search(re.escape(base) + r"/d/[A-Za-z0-9_-]+", text)
-        if m:
+        if m and m.group(0) != seen:
             link = m.group(0)
             break
     if link:

@@ -6,15 +6,15 @@
 #      PSKC passphrase) while the server's VmRSS is sampled every 10 ms (peak minus idle);
 #  (c) wrk -t2 -c32 -d10s --latency on GET /, on the shipments page of a looked-up draft (with
 #      the customer's cookie) and on the download page of a link.
-# Usage: bench/portal.sh. Builds release into $CARGO_TARGET_DIR. Needs wrk, python3-requests.
+# Usage: bench/portal.sh. Builds release into $CARGO_TARGET_DIR (or runs $BENCH_BIN). Needs wrk, python3-requests.
 set -euo pipefail
 submit_n=${SUBMIT_N:-100000}
 download_n=${DOWNLOAD_N:-900000}
 port=${PORT:-18080}
 cd "$(dirname "$0")/.."
 repo=$PWD
-cargo build --release --quiet
-bin=$(realpath "${CARGO_TARGET_DIR:-target}")/release/seedport
+bin=${BENCH_BIN:-}
+[ -z "$bin" ] && cargo build --release --quiet && bin=$(realpath "${CARGO_TARGET_DIR:-target}")/release/seedport
 work=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
