@@ -34,5 +34,6 @@ mod pgp_armored;
 mod pipeline_same;
 mod reliability;
 mod staff;
+mod webkit;
 mod wizard;
 mod wizard_flow;
