@@ -223,7 +223,7 @@ async fn an_order_sent_by_the_erp_is_delivered_to_confirmed_with_a_signed_webhoo
         assert_eq!(body["state"], "confirmed");
         assert_eq!(body["po"], "PO-INI-7");
         assert_eq!(body["packages"][0]["state"], "confirmed");
-        assert_eq!(body["packages"][0]["token_count"], 1);
+        assert_eq!(body["packages"][0]["token_count"], 4, "the whole shipment");
         let history: Vec<&str> = body["history"]
             .as_array()
             .unwrap()
