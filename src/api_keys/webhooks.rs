@@ -152,19 +152,22 @@ pub struct WebhookReport {
     pub failed: usize,
 }
 
+/// A key's webhook columns: id, URL, sealed secret, its data key, revoked at.
+type WebhookRow = (
+    String,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<String>,
+    Option<i64>,
+);
+
 /// The URL and signing secret of a claimed delivery's key.
 fn target(
     conn: &mut DbConnection,
     vault: &Vault,
     outbox_id: &str,
 ) -> Result<Result<(String, Vec<u8>), String>, DbError> {
-    let row: Option<(
-        String,
-        Option<String>,
-        Option<Vec<u8>>,
-        Option<String>,
-        Option<i64>,
-    )> = outbox::table
+    let row: Option<WebhookRow> = outbox::table
         .inner_join(api_keys::table.on(outbox::api_key_id.eq(api_keys::id.nullable())))
         .filter(outbox::id.eq(outbox_id))
         .select((
