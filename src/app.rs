@@ -122,6 +122,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
         crate::jobs::JobOptions::from_config(&state.config),
     )?;
+    // Webhooks share the outbox's claims and retries; aborted at shutdown (an unrecorded
+    // delivery keeps its claim until the lease ends, then is retried).
+    let webhooks = crate::api_keys::webhooks::start(
+        state.db.clone(),
+        state.vault.clone(),
+        state.clock.clone(),
+    );
     let grace = Duration::from_secs(state.config.shutdown_grace_seconds.into());
     let downloads = state.downloads.clone();
     let server = web::serve(state, listener)?;
@@ -140,6 +147,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // Stop accepting at once; workers finish their connections within the grace period.
     let (_, ()) = tokio::join!(handle.stop(true), jobs.stop(grace));
+    webhooks.abort();
     let _ = running.await;
     // Downloads cut short at the deadline give their allowance back before the process ends.
     let settled = tokio::task::spawn_blocking(move || downloads.wait_idle(Duration::from_secs(10)))

@@ -132,6 +132,8 @@ pub struct Config {
     pub log_format: crate::telemetry::logging::LogFormat,
     /// Where `GET /metrics` listens (Prometheus); off unless set, never the public `bind`.
     pub metrics_bind: Option<String>,
+    /// Order API calls one API key may make per minute (then 429 with `Retry-After`).
+    pub api_calls_per_key_per_minute: u32,
 }
 
 impl Default for Config {
@@ -166,6 +168,7 @@ impl Default for Config {
             mail_retry_seconds: 30,
             log_format: crate::telemetry::logging::LogFormat::Text,
             metrics_bind: None,
+            api_calls_per_key_per_minute: 300,
         }
     }
 }
@@ -372,6 +375,7 @@ fn env_kind(key: &str) -> Option<Kind> {
         | "shutdown_grace_seconds"
         | "mail_lease_seconds"
         | "mail_retry_seconds"
+        | "api_calls_per_key_per_minute"
         | "smtp_port" => Kind::Integer,
         "trusted_proxies" => Kind::List,
         _ => return None,

@@ -1,5 +1,6 @@
 //! seedport: the portal through which a hardware-token vendor delivers OATH token seeds.
 
+pub mod api_keys;
 pub mod app;
 pub mod assign;
 pub mod audit;

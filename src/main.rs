@@ -56,11 +56,35 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// API keys for the order API (`/api/v1`).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyCommand,
+    },
     /// Master key operations.
     Keys {
         #[command(subcommand)]
         action: KeysCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key; prints it (and its webhook secret) once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: orders:write, requests:read.
+        #[arg(long)]
+        scope: String,
+        /// Where request events are POSTed, signed with the secret printed once.
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+    /// List keys: name, scopes, created, last used, revoked (never the key).
+    List,
+    /// Revoke a key: calls with it get 401 from now on.
+    Revoke { name: String },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import { manifest } => import(&config, &manifest),
         Command::Staff { action } => staff(&config, action),
+        Command::ApiKey { action } => api_key(&config, action),
         Command::Audit {
             action: AuditCommand::Verify,
         } => {
@@ -218,6 +243,32 @@ fn staff(config: &Config, action: StaffCommand) -> anyhow::Result<ExitCode> {
             let vault = seedport::vault::Vault::new(seedport::app::load_master_key(config)?);
             cli::reset_totp(&mut conn, &vault, config, &email, now)
         }
+    }
+}
+
+fn api_key(config: &Config, action: ApiKeyCommand) -> anyhow::Result<ExitCode> {
+    use seedport::api_keys::cli;
+    let db = seedport::app::open_database(config)?;
+    let mut conn = db.get()?;
+    let now = seedport::clock::Clock::System.now();
+    match action {
+        ApiKeyCommand::Create {
+            name,
+            scope,
+            webhook_url,
+        } => {
+            let vault = seedport::vault::Vault::new(seedport::app::load_master_key(config)?);
+            cli::create(
+                &mut conn,
+                &vault,
+                &name,
+                &scope,
+                webhook_url.as_deref(),
+                now,
+            )
+        }
+        ApiKeyCommand::List => cli::list(&mut conn),
+        ApiKeyCommand::Revoke { name } => cli::revoke(&mut conn, &name, now),
     }
 }
 

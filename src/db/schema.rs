@@ -202,6 +202,7 @@ diesel::table! {
         created_at -> BigInt,
         sent_at -> Nullable<BigInt>,
         alerted_at -> Nullable<BigInt>,
+        api_key_id -> Nullable<Text>,
     }
 }
 
@@ -281,3 +282,20 @@ diesel::table! {
         set_at -> BigInt,
     }
 }
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        webhook_url -> Nullable<Text>,
+        webhook_secret_ct -> Nullable<Binary>,
+        webhook_key_id -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(api_keys, outbox);

@@ -65,6 +65,9 @@ fn decide(
         requests::reject_reason.eq(reason),
     ))
     .execute(conn)?;
+    if changed == 1 {
+        crate::lifecycle::announce::entered(conn, request_id, event.enters(), now)?;
+    }
     Ok(changed == 1)
 }
 

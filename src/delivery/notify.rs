@@ -66,8 +66,11 @@ pub fn follow_mail(
             report.emailed += 1;
         }
     }
+    // A webhook given up is the vendor's receiver's problem, listed in the outbox, not an
+    // undelivered email to alert about.
     let given_up: Vec<FailedRow> = outbox::table
         .filter(outbox::state.eq("failed"))
+        .filter(outbox::kind.ne(crate::mail::queue::WEBHOOK_KIND))
         .filter(outbox::alerted_at.is_null())
         .select(FailedRow::as_select())
         .limit(200)

@@ -4,6 +4,7 @@
 pub mod console;
 mod csv_file;
 pub mod factory;
+pub mod intake;
 pub mod manifest;
 mod pskc_plain;
 
@@ -12,8 +13,8 @@ pub use manifest::{ImportInput, Manifest};
 
 use crate::db::schema::{customer_emails, customers, imports, orders, shipments, tokens};
 use crate::db::{write_tx, DbConnection};
-use crate::domain::Token;
-use crate::vault::{token_aad, Vault, VaultError};
+use crate::domain::{OrderNumber, Token};
+use crate::vault::{token_aad, DataKey, Vault, VaultError};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -96,52 +97,18 @@ pub fn run(
         {
             return Ok(ImportOutcome::AlreadyImported { order_id });
         }
-        check_database(conn, input, &parsed)?;
+        check_files(conn, input, &parsed)?;
         let customer_id = upsert_customer(conn, input, now)?;
         let order_id = upsert_order(conn, input, &customer_id, now)?;
         let mut written = 0u64;
         let mut total = 0usize;
         for (spec, tokens) in input.manifest.shipments.iter().zip(&parsed) {
-            let key = vault.new_data_key(conn, "shipment-tokens", now)?;
-            let shipment_id = uuid::Uuid::new_v4().to_string();
-            diesel::insert_into(shipments::table)
-                .values((
-                    shipments::id.eq(&shipment_id),
-                    shipments::order_id.eq(&order_id),
-                    shipments::shipment_number.eq(spec.number.as_str()),
-                    shipments::ship_date.eq(&spec.date),
-                    shipments::data_key_id.eq(&key.id),
-                    shipments::serial_failures.eq(0),
-                    shipments::created_at.eq(now),
-                ))
-                .execute(conn)?;
-            for chunk in tokens.chunks(BATCH) {
-                let rows: Vec<NewToken> = chunk
-                    .iter()
-                    .map(|t| {
-                        let id = uuid::Uuid::new_v4().to_string();
-                        let secret_ct =
-                            key.seal(t.secret.expose(), &token_aad(&id, t.serial.as_str()));
-                        NewToken {
-                            id,
-                            shipment_id: shipment_id.clone(),
-                            serial: t.serial.as_str().to_string(),
-                            secret_ct,
-                            kind: t.kind.as_str(),
-                            hash: t.hash.as_str(),
-                            digits: i32::from(t.digits),
-                            time_step: t.time_step as i32,
-                            counter: t.counter as i64,
-                            secret_len: t.secret.len() as i32,
-                            manufacturer: t.manufacturer.clone(),
-                            model: t.model.clone(),
-                        }
-                    })
-                    .collect();
-                insert_tokens(conn, &rows)?;
-                written += chunk.len() as u64;
+            let (shipment_id, key) =
+                insert_shipment(conn, vault, &order_id, &spec.number, &spec.date, now)?;
+            write_tokens(conn, &key, &shipment_id, tokens, &mut |n| {
+                written += n;
                 progress(written);
-            }
+            })?;
             total += tokens.len();
         }
         diesel::insert_into(imports::table)
@@ -159,6 +126,89 @@ pub fn run(
             tokens: total,
         })
     })
+}
+
+/// Inserts an order row; returns its id. The one way an order is created (import and API).
+pub(crate) fn insert_order(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    po: &OrderNumber,
+    invoice: &OrderNumber,
+    now: i64,
+) -> Result<String, diesel::result::Error> {
+    let id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(orders::table)
+        .values((
+            orders::id.eq(&id),
+            orders::customer_id.eq(customer_id),
+            orders::po_number.eq(po.as_str()),
+            orders::invoice_number.eq(invoice.as_str()),
+            orders::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Inserts a shipment with its own data key (its tokens are sealed under it); returns the
+/// shipment id and the key. The one way a shipment is created (import and API).
+pub(crate) fn insert_shipment(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    order_id: &str,
+    number: &OrderNumber,
+    date: &str,
+    now: i64,
+) -> Result<(String, DataKey), VaultError> {
+    let key = vault.new_data_key(conn, "shipment-tokens", now)?;
+    let shipment_id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(shipments::table)
+        .values((
+            shipments::id.eq(&shipment_id),
+            shipments::order_id.eq(order_id),
+            shipments::shipment_number.eq(number.as_str()),
+            shipments::ship_date.eq(date),
+            shipments::data_key_id.eq(&key.id),
+            shipments::serial_failures.eq(0),
+            shipments::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok((shipment_id, key))
+}
+
+/// Seals and inserts a shipment's tokens in batches; `progress` gets each batch's size.
+pub(crate) fn write_tokens(
+    conn: &mut DbConnection,
+    key: &DataKey,
+    shipment_id: &str,
+    tokens: &[Token],
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), diesel::result::Error> {
+    for chunk in tokens.chunks(BATCH) {
+        let rows: Vec<NewToken> = chunk
+            .iter()
+            .map(|t| {
+                let id = uuid::Uuid::new_v4().to_string();
+                let secret_ct = key.seal(t.secret.expose(), &token_aad(&id, t.serial.as_str()));
+                NewToken {
+                    id,
+                    shipment_id: shipment_id.to_string(),
+                    serial: t.serial.as_str().to_string(),
+                    secret_ct,
+                    kind: t.kind.as_str(),
+                    hash: t.hash.as_str(),
+                    digits: i32::from(t.digits),
+                    time_step: t.time_step as i32,
+                    counter: t.counter as i64,
+                    secret_len: t.secret.len() as i32,
+                    manufacturer: t.manufacturer.clone(),
+                    model: t.model.clone(),
+                }
+            })
+            .collect();
+        insert_tokens(conn, &rows)?;
+        progress(chunk.len() as u64);
+    }
+    Ok(())
 }
 
 /// One `tokens` row to insert.
@@ -232,7 +282,7 @@ fn cross_file_duplicates(
 }
 
 /// Serials and shipment numbers already in the database are conflicts, listed together.
-fn check_database(
+fn check_files(
     conn: &mut DbConnection,
     input: &ImportInput,
     parsed: &[Vec<Token>],
@@ -243,39 +293,54 @@ fn check_database(
         .iter()
         .zip(input.manifest.shipments.iter().zip(parsed))
     {
-        let exists: i64 = shipments::table
-            .filter(shipments::shipment_number.eq(spec.number.as_str()))
-            .count()
-            .get_result(conn)?;
-        if exists > 0 {
-            problems.push(FileProblem {
-                file: file.clone(),
-                problem: Problem {
-                    line: None,
-                    reason: format!("shipment {} is already imported", spec.number),
-                },
-            });
-        }
-        for chunk in tokens.chunks(BATCH) {
-            let serials: Vec<&str> = chunk.iter().map(|t| t.serial.as_str()).collect();
-            let taken: Vec<String> = tokens::table
-                .filter(tokens::serial.eq_any(&serials))
-                .select(tokens::serial)
-                .load(conn)?;
-            problems.extend(taken.into_iter().map(|s| FileProblem {
-                file: file.clone(),
-                problem: Problem {
-                    line: None,
-                    reason: format!("serial {s} is already in the database"),
-                },
-            }));
-        }
+        check_database(conn, file, Some(&spec.number), tokens, &mut problems)?;
     }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(ImportError::Invalid(problems))
     }
+}
+
+/// Adds a problem for `shipment` when it is already imported (if given) and for every serial
+/// of `tokens` already in the database.
+pub(crate) fn check_database(
+    conn: &mut DbConnection,
+    file: &str,
+    shipment: Option<&OrderNumber>,
+    tokens: &[Token],
+    problems: &mut Vec<FileProblem>,
+) -> Result<(), diesel::result::Error> {
+    if let Some(number) = shipment {
+        let exists: i64 = shipments::table
+            .filter(shipments::shipment_number.eq(number.as_str()))
+            .count()
+            .get_result(conn)?;
+        if exists > 0 {
+            problems.push(FileProblem {
+                file: file.to_string(),
+                problem: Problem {
+                    line: None,
+                    reason: format!("shipment {number} is already imported"),
+                },
+            });
+        }
+    }
+    for chunk in tokens.chunks(BATCH) {
+        let serials: Vec<&str> = chunk.iter().map(|t| t.serial.as_str()).collect();
+        let taken: Vec<String> = tokens::table
+            .filter(tokens::serial.eq_any(&serials))
+            .select(tokens::serial)
+            .load(conn)?;
+        problems.extend(taken.into_iter().map(|s| FileProblem {
+            file: file.to_string(),
+            problem: Problem {
+                line: None,
+                reason: format!("serial {s} is already in the database"),
+            },
+        }));
+    }
+    Ok(())
 }
 
 fn upsert_customer(
@@ -363,18 +428,12 @@ fn upsert_order(
             }
             Ok(id)
         }
-        None => {
-            let id = uuid::Uuid::new_v4().to_string();
-            diesel::insert_into(orders::table)
-                .values((
-                    orders::id.eq(&id),
-                    orders::customer_id.eq(customer_id),
-                    orders::po_number.eq(spec.po.as_str()),
-                    orders::invoice_number.eq(spec.invoice.as_str()),
-                    orders::created_at.eq(now),
-                ))
-                .execute(conn)?;
-            Ok(id)
-        }
+        None => Ok(insert_order(
+            conn,
+            customer_id,
+            &spec.po,
+            &spec.invoice,
+            now,
+        )?),
     }
 }

@@ -14,10 +14,12 @@
 //! then the outcome once every file is finished. Approve and reject also move the request
 //! itself first (one conditional UPDATE from `pending_review`), so two reviewers cannot both win.
 //! Every transition writes an audit row; a transition the state does not allow is a typed
-//! [`Refused`], never a silent no-op.
+//! [`Refused`], never a silent no-op, and queues the request's webhook event ([`announce`]).
 
+pub mod announce;
 mod ids;
 mod moves;
+pub mod report;
 mod state;
 
 pub use ids::{PackageId, RequestId};

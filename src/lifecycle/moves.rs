@@ -152,6 +152,7 @@ pub fn follow(
         .set(requests::state.eq(target))
         .execute(conn)?;
         if changed == 1 {
+            super::announce::entered(conn, request_id, target, now)?;
             audit::record(
                 conn,
                 &Entry {

@@ -37,13 +37,25 @@ impl std::fmt::Debug for Claimed {
     }
 }
 
-/// The filter for an email a sender may claim at `now`: pending, due, and not claimed by a live
-/// lease.
+/// The outbox kind of a webhook delivery: sent by the webhook sender, never as an email.
+pub const WEBHOOK_KIND: &str = "webhook";
+
+/// Which worker a row belongs to: emails go to the mail relay, webhooks to a key's URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Webhook,
+}
+
+/// The filter for a row of `channel` a sender may claim at `now`: pending, due, and not claimed
+/// by a live lease.
 #[diesel::dsl::auto_type]
-fn due(now: i64) -> _ {
+fn due(now: i64, webhook: bool) -> _ {
     let pending: &'static str = "pending";
+    let webhook_kind: &'static str = WEBHOOK_KIND;
     outbox::state
         .eq(pending)
+        .and(outbox::kind.eq(webhook_kind).eq(webhook))
         .and(outbox::next_attempt_at.le(now))
         .and(
             outbox::claimed_until
@@ -62,11 +74,23 @@ pub fn claim_next(
     now: i64,
     lease_secs: i64,
 ) -> QueryResult<Option<Claimed>> {
+    claim_next_on(conn, Channel::Email, owner, now, lease_secs)
+}
+
+/// [`claim_next`] for the rows of one channel.
+pub fn claim_next_on(
+    conn: &mut DbConnection,
+    channel: Channel,
+    owner: &str,
+    now: i64,
+    lease_secs: i64,
+) -> QueryResult<Option<Claimed>> {
     let until = now + lease_secs;
+    let webhook = channel == Channel::Webhook;
     let claimed = match conn {
         DbConnection::Pg(pg) => pg.transaction(|pg| {
             let id: Option<String> = outbox::table
-                .filter(due(now))
+                .filter(due(now, webhook))
                 .order(outbox::next_attempt_at.asc())
                 .select(outbox::id)
                 .for_update()
@@ -89,7 +113,7 @@ pub fn claim_next(
             // next one a few times.
             for _ in 0..5 {
                 let Some(id): Option<String> = outbox::table
-                    .filter(due(now))
+                    .filter(due(now, webhook))
                     .order(outbox::next_attempt_at.asc())
                     .select(outbox::id)
                     .first(conn)
@@ -97,7 +121,7 @@ pub fn claim_next(
                 else {
                     break;
                 };
-                let changed = diesel::update(outbox::table.find(&id).filter(due(now)))
+                let changed = diesel::update(outbox::table.find(&id).filter(due(now, webhook)))
                     .set((
                         outbox::claimed_until.eq(until),
                         outbox::claimed_by.eq(owner),

@@ -107,6 +107,7 @@ pub fn build(
     let key = vault
         .new_data_key(conn, "package", now)
         .map_err(anyhow::Error::from)?;
+    let started = std::time::Instant::now();
     let numbers: Vec<&str> = plan.shipments.iter().map(|(_, n)| n.as_str()).collect();
     diesel::insert_into(packages::table)
         .values((
@@ -166,5 +167,9 @@ pub fn build(
             packages::sha256.eq(&summary.sha256),
         ))
         .execute(conn)?;
+    crate::telemetry::metrics::record_package_built(
+        format.id.as_str(),
+        started.elapsed().as_secs_f64(),
+    );
     Ok(package_id)
 }

@@ -148,6 +148,12 @@ pub fn submit(
             )?;
         }
         finish(conn, draft, &request_id, &params)?;
+        crate::lifecycle::announce::entered(
+            conn,
+            &crate::lifecycle::RequestId::from_raw(request_id.clone()),
+            crate::lifecycle::State::PendingReview,
+            params.now,
+        )?;
         Ok(Submitted {
             request_id: request_id.clone(),
             reference: params.reference.clone(),

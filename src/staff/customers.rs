@@ -88,6 +88,8 @@ impl CustomerEdit {
 pub enum EditError {
     #[error("No such customer.")]
     NotFound,
+    #[error("{0}")]
+    Invalid(String),
     /// An address registered to another customer.
     #[error("{0} is already registered to another customer.")]
     Taken(String),
@@ -106,6 +108,94 @@ pub fn save(
     now: i64,
 ) -> Result<bool, EditError> {
     write_tx(conn, |conn| {
+        apply(conn, customer_id, edit, actor, client_ip, now)
+    })
+}
+
+/// How [`put`] found the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Creates the customer named `name` with `edit`, or replaces an existing one's addresses and
+/// domain (the order API's "create or update"), all in one transaction. Returns its id.
+pub fn put(
+    conn: &mut DbConnection,
+    name: &str,
+    edit: &CustomerEdit,
+    actor: &str,
+    client_ip: &str,
+    now: i64,
+) -> Result<(String, Put), EditError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(EditError::Invalid(
+            "The customer name must be 1 to 200 characters.".into(),
+        ));
+    }
+    write_tx(conn, |conn| {
+        let existing: Option<String> = customers::table
+            .filter(customers::name.eq(name))
+            .order(customers::created_at.asc())
+            .select(customers::id)
+            .first(conn)
+            .optional()?;
+        let (id, created) = match existing {
+            Some(id) => (id, false),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                diesel::insert_into(customers::table)
+                    .values((
+                        customers::id.eq(&id),
+                        customers::name.eq(name),
+                        customers::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                (id, true)
+            }
+        };
+        let changed = apply(conn, &id, edit, actor, client_ip, now)?;
+        let put = match (created, changed) {
+            (true, _) => Put::Created,
+            (false, true) => Put::Updated,
+            (false, false) => Put::Unchanged,
+        };
+        Ok((id, put))
+    })
+}
+
+/// One customer with its addresses, by id.
+pub fn view(conn: &mut DbConnection, customer_id: &str) -> QueryResult<CustomerView> {
+    let (id, name, domain): (String, String, Option<String>) = customers::table
+        .find(customer_id)
+        .select((customers::id, customers::name, customers::email_domain))
+        .first(conn)?;
+    let emails = customer_emails::table
+        .filter(customer_emails::customer_id.eq(&id))
+        .order(customer_emails::email.asc())
+        .select(customer_emails::email)
+        .load(conn)?;
+    Ok(CustomerView {
+        id,
+        name,
+        domain,
+        emails,
+    })
+}
+
+/// The edit itself, inside the caller's transaction.
+fn apply(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    edit: &CustomerEdit,
+    actor: &str,
+    client_ip: &str,
+    now: i64,
+) -> Result<bool, EditError> {
+    {
         let (name, old_domain): (String, Option<String>) = customers::table
             .find(customer_id)
             .select((customers::name, customers::email_domain))
@@ -175,7 +265,7 @@ pub fn save(
             now,
         )?;
         Ok(true)
-    })
+    }
 }
 
 #[cfg(test)]

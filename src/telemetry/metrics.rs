@@ -16,6 +16,8 @@ pub const HTTP_REQUESTS: &str = "seedport_http_requests_total";
 pub const HTTP_DURATION: &str = "seedport_http_request_duration_seconds";
 /// Order lookups refused by a rate limit (429).
 pub const LOOKUPS_REFUSED: &str = "seedport_lookups_refused_total";
+/// Seconds one package took to build (tokens read, formatted, encrypted and stored), by format.
+pub const PACKAGE_BUILD_SECONDS: &str = "seedport_package_build_seconds";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -59,6 +61,11 @@ fn describe() {
         "HTTP request latency by route template"
     );
     describe_counter!(LOOKUPS_REFUSED, "Order lookups refused by a rate limit");
+    describe_histogram!(
+        PACKAGE_BUILD_SECONDS,
+        Unit::Seconds,
+        "Time to build one package, by format"
+    );
     describe_gauge!("seedport_requests", "Requests by lifecycle state");
     describe_gauge!("seedport_packages", "Packages by state");
     describe_gauge!(
@@ -100,6 +107,13 @@ pub fn record_http(method: &str, route: &str, status: u16, seconds: f64) {
     if route == "/request" && status == 429 {
         metrics::counter!(LOOKUPS_REFUSED).increment(1);
     }
+}
+
+/// One package built, as the request's submit saw it (count and bytes are gauges read from the
+/// packages table, so they hold across restarts and instances).
+pub fn record_package_built(format: &str, seconds: f64) {
+    install();
+    metrics::histogram!(PACKAGE_BUILD_SECONDS, "format" => format.to_string()).record(seconds);
 }
 
 /// The exposition text: recorded metrics plus gauges read from the database now.

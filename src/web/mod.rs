@@ -1,6 +1,7 @@
 //! The HTTP side: application state, routes, middleware and the server.
 
 pub mod access;
+pub mod api;
 pub mod assets;
 pub mod assign;
 pub mod csrf;
@@ -68,7 +69,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(assign::configure)
         .configure(staff::configure)
         .configure(links::routes)
-        .configure(mailbox::routes);
+        .configure(mailbox::routes)
+        .configure(api::configure);
 }
 
 /// Starts the HTTP server on `listener` and returns it running (await it to serve).

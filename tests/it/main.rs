@@ -14,6 +14,7 @@
 mod support;
 mod wizard_helpers;
 
+mod api;
 mod assign_browser;
 mod assign_cli;
 mod browser_wizard;

@@ -179,6 +179,11 @@ async fn metrics_are_served_on_their_own_address_by_route_template() {
             .await
             .unwrap();
         app.client.get(&app.base_url).send().await.unwrap();
+        // A request submitted builds its package: the build-seconds histogram records it.
+        let customer = crate::support::customer::Customer::new(&app.base_url);
+        let ships = crate::support::customer::DemoShipments::load(&app.db);
+        let (base, csrf) = customer.to_review(&ships).await.unwrap();
+        assert_eq!(customer.submit(&base, &csrf).await.0, 303);
 
         let text = reqwest::get(&metrics_url)
             .await
@@ -192,7 +197,13 @@ async fn metrics_are_served_on_their_own_address_by_route_template() {
             "route templates as labels:\n{text}"
         );
         assert!(text.contains("seedport_http_request_duration_seconds_bucket"));
+        assert!(
+            text.contains("seedport_package_build_seconds_bucket{format=\"entra-csv\"")
+                && text.contains("seedport_package_build_seconds_count{format=\"entra-csv\"}"),
+            "package build seconds by format:\n{text}"
+        );
         for gauge in [
+            "seedport_packages_built_bytes",
             "seedport_packages_built",
             "seedport_shipments_locked",
             "seedport_outbox_failed_attempts_pending",

@@ -91,7 +91,7 @@ pub async fn save(
         Ok(true) => Ok(see_other("/staff/customers?done=saved")),
         Ok(false) => Ok(see_other("/staff/customers?done=unchanged")),
         Err(EditError::NotFound) => Err(AppError::NotFound),
-        Err(e @ EditError::Taken(_)) => {
+        Err(e @ (EditError::Taken(_) | EditError::Invalid(_))) => {
             render(
                 &state,
                 &session,

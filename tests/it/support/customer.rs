@@ -86,6 +86,16 @@ impl Customer {
         &self,
         ships: &DemoShipments,
     ) -> Result<(String, String), (String, u16)> {
+        self.to_review_order("PO-2026-0042", EMAIL, ships).await
+    }
+
+    /// [`Customer::to_review`] for any order: looks up `po` as `email`, proves `ships`.
+    pub async fn to_review_order(
+        &self,
+        po: &str,
+        email: &str,
+        ships: &DemoShipments,
+    ) -> Result<(String, String), (String, u16)> {
         let start = self
             .expect(self.client.get(&self.base_url).send().await, "start")
             .await?;
@@ -98,8 +108,8 @@ impl Customer {
                     .form(&[
                         ("csrf", csrf.as_str()),
                         ("kind", "po"),
-                        ("reference", "PO-2026-0042"),
-                        ("email", EMAIL),
+                        ("reference", po),
+                        ("email", email),
                     ])
                     .send()
                     .await,

@@ -29,6 +29,10 @@ pub enum Tool {
     PythonPskc,
     /// Prometheus's `promtool`, which checks the metrics exposition.
     Promtool,
+    /// PyPI `openapi-spec-validator`: checks the order API's OpenAPI document.
+    OpenapiSpecValidator,
+    /// PyPI `schemathesis`: generates calls from the OpenAPI document against the live API.
+    Schemathesis,
     /// A PostgreSQL server at `SEEDPORT_TEST_POSTGRES_URL`.
     Postgres,
     /// A PostgreSQL cluster the outage tests may stop and start (`pg_ctlcluster`): named by
@@ -57,6 +61,8 @@ impl Tool {
             Tool::Aiosmtpd => "python3 module aiosmtpd",
             Tool::PythonPskc => "python3 module pskc",
             Tool::Promtool => "promtool",
+            Tool::OpenapiSpecValidator => "openapi-spec-validator",
+            Tool::Schemathesis => "schemathesis",
             Tool::Postgres => "PostgreSQL",
             Tool::PgOutageCluster => "a PostgreSQL cluster the tests may stop (pg_ctlcluster)",
             Tool::AxeCore => "npm package axe-core",
@@ -77,6 +83,8 @@ impl Tool {
             Tool::Aiosmtpd => "pip install aiosmtpd",
             Tool::PythonPskc => "pip install python-pskc",
             Tool::Promtool => "apt-get install prometheus",
+            Tool::OpenapiSpecValidator => "pip install openapi-spec-validator",
+            Tool::Schemathesis => "pip install schemathesis",
             Tool::PrivacyIdea => {
                 "python3 -m venv ~/.cache/seedport/privacyidea-venv, pip install privacyidea in \
                  it, and put a privacyidea-python wrapper on PATH (as .ci/run does)"
