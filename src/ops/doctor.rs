@@ -50,7 +50,10 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
         println!("all checks passed");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{problems} problem(s) found");
+        println!(
+            "{} found",
+            crate::plural::count(i64::from(problems), "problem", "problems")
+        );
         Ok(ExitCode::FAILURE)
     }
 }
@@ -109,7 +112,14 @@ fn database(config: &Config) -> Check {
     match crate::db::pending_migrations(&mut conn) {
         Ok(0) => Check::Ok(format!("database {described} is reachable and migrated")),
         Ok(n) => Check::problem(
-            format!("database {described} has {n} migration(s) to apply"),
+            format!(
+                "database {described} has {} to apply",
+                crate::plural::count(
+                    i64::try_from(n).unwrap_or(i64::MAX),
+                    "migration",
+                    "migrations"
+                )
+            ),
             "run `seedport migrate` (serve also applies them at start)",
         ),
         Err(e) => Check::problem(
