@@ -10,6 +10,8 @@ pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod jobs;
 pub mod lifecycle;

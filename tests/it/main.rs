@@ -32,6 +32,7 @@ mod pack;
 mod packaging;
 mod pgp_armored;
 mod pipeline_same;
+mod properties;
 mod reliability;
 mod staff;
 mod wizard;

@@ -1,0 +1,6 @@
+//! Fuzz target: `seedport::fuzzing::assign_inventory` (replayed on stable by `hardening::fuzz_corpora`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = seedport::fuzzing::assign_inventory(data);
+});
