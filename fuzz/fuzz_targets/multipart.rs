@@ -1,4 +1,5 @@
 //! Fuzz target: `seedport::fuzzing::multipart` (replayed on stable by `hardening::fuzz_corpora`).
+//! A panic is a bug, and so is a refusal without words.
 #![no_main]
 
 thread_local! {
@@ -13,6 +14,8 @@ thread_local! {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     RUNTIME.with(|rt| {
-        let _ = rt.block_on(seedport::fuzzing::multipart(data));
+        if let Err(message) = rt.block_on(seedport::fuzzing::multipart(data)) {
+            assert!(message.trim().len() >= 8, "refused without a message: {message:?}");
+        }
     });
 });
