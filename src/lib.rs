@@ -12,12 +12,14 @@ pub mod domain;
 pub mod formats;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod guides;
 pub mod import;
 pub mod jobs;
 pub mod lifecycle;
 pub mod mail;
 pub mod ops;
 pub mod pipeline;
+pub mod plural;
 pub mod request;
 pub mod staff;
 pub mod storage;

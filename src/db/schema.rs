@@ -170,6 +170,8 @@ diesel::table! {
         destroyed_at -> Nullable<BigInt>,
         email_id -> Nullable<Text>,
         reuse_alerted_at -> Nullable<BigInt>,
+        download_spend -> Nullable<Text>,
+        download_spent_by -> Nullable<Text>,
     }
 }
 

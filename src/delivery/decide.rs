@@ -123,7 +123,10 @@ pub fn approve(
                 action: "request.approved",
                 subject: &format!("request:{}", request.reference),
                 client_ip: who.client_ip,
-                details: &format!("{} package(s) released", packages.len()),
+                details: &format!(
+                    "{} released",
+                    crate::plural::count(packages.len() as i64, "package", "packages")
+                ),
             },
             now,
         )?;
@@ -228,7 +231,10 @@ pub fn reject(
                 action: "request.rejected",
                 subject: &format!("request:{}", request.reference),
                 client_ip: who.client_ip,
-                details: &format!("{destroyed} package(s) destroyed; reason: {reason}"),
+                details: &format!(
+                    "{} destroyed; reason: {reason}",
+                    crate::plural::count(destroyed as i64, "package", "packages")
+                ),
             },
             now,
         )?;

@@ -77,7 +77,7 @@ pub fn classify(kind: LinkKind, package: &PackageRow, now: i64) -> Option<Gone> 
     }
 }
 
-fn by_token(
+pub(super) fn by_token(
     conn: &mut DbConnection,
     kind: LinkKind,
     token: &LinkToken,
@@ -211,16 +211,43 @@ pub fn reserve_attempt(
     Ok(changed == 1)
 }
 
-/// Consumes one download (refunding a reserved password attempt first when `refund`) and moves
-/// the package to `downloaded`, in one conditional UPDATE; false when the link is used up,
-/// expired or no longer downloadable.
+/// How long after a spend the same browser's second press of the same download form is served
+/// again without spending (see `delivery::download`).
+pub const AGAIN_WINDOW_SECS: i64 = 30;
+
+/// What one press of "Download" got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spent {
+    /// One download spent; the id names this spend for its give-back.
+    Spent(String),
+    /// The same browser's second press of the form it pressed within the window: serve the
+    /// file again, spending nothing (the first press's spend can no longer be given back).
+    Again,
+    /// Nothing to spend: used up, expired, no longer downloadable, or the form was out of date.
+    No,
+}
+
+/// The form a press came from: the downloads it showed, and the browser it was pressed in.
+#[derive(Debug, Clone, Copy)]
+pub struct Press<'a> {
+    /// `downloads` as the page was rendered; `None` for a form without it (then any
+    /// download left may be spent, and a second press is never re-served).
+    pub seen: Option<i32>,
+    /// The browser (a hash of its link cookie), when it has one.
+    pub browser: Option<&'a str>,
+}
+
+/// Refunds the reserved password attempt when `refund`; then spends one download with one
+/// conditional UPDATE (the page's `seen` must still be the count), or takes over the same
+/// browser's spend of a moment ago with another (see [`Spent::Again`]).
 pub fn consume_download(
     conn: &mut DbConnection,
     package_id: &PackageId,
     refund: bool,
+    press: Press<'_>,
     client_ip: &str,
     now: i64,
-) -> Result<bool, DeliveryError> {
+) -> Result<Spent, DeliveryError> {
     write_tx(conn, |conn| {
         if refund {
             diesel::update(
@@ -232,12 +259,21 @@ pub fn consume_download(
             .execute(conn)?;
         }
         use crate::db::schema::packages as p;
-        let changed = move_package!(conn, package_id, Event::Download,
-            filter: [p::downloads.lt(p::max_downloads), p::expires_at.gt(now)],
-            set: [p::downloads.eq(p::downloads + 1), p::last_download_at.eq(now)],
-        )?;
+        let spend = crate::vault::random_token("sp_sp_");
+        let changed = match press.seen {
+            Some(seen) => move_package!(conn, package_id, Event::Download,
+                filter: [p::downloads.lt(p::max_downloads), p::expires_at.gt(now), p::downloads.eq(seen)],
+                set: [p::downloads.eq(p::downloads + 1), p::last_download_at.eq(now),
+                      p::download_spend.eq(&spend), p::download_spent_by.eq(press.browser)],
+            )?,
+            None => move_package!(conn, package_id, Event::Download,
+                filter: [p::downloads.lt(p::max_downloads), p::expires_at.gt(now)],
+                set: [p::downloads.eq(p::downloads + 1), p::last_download_at.eq(now),
+                      p::download_spend.eq(&spend), p::download_spent_by.eq(press.browser)],
+            )?,
+        };
         if changed == 0 {
-            return Ok(false);
+            return take_over(conn, package_id, press, client_ip, now);
         }
         let (downloads, max): (i32, i32) = packages::table
             .find(package_id)
@@ -255,16 +291,60 @@ pub fn consume_download(
             &format!("download {downloads} of {max}"),
             now,
         )?;
-        Ok(true)
+        Ok(Spent::Spent(spend))
     })
+}
+
+/// The second press: the package was downloaded just now (`seen + 1`), by this browser, within
+/// [`AGAIN_WINDOW_SECS`], and its file is still held. One conditional UPDATE clears the spend's
+/// id, so the first press's give-back (its stream cut by the second press) cannot refund it.
+fn take_over(
+    conn: &mut DbConnection,
+    package_id: &PackageId,
+    press: Press<'_>,
+    client_ip: &str,
+    now: i64,
+) -> Result<Spent, DeliveryError> {
+    let (Some(seen), Some(browser)) = (press.seen, press.browser) else {
+        return Ok(Spent::No);
+    };
+    let changed = diesel::update(
+        packages::table
+            .filter(packages::id.eq(package_id))
+            .filter(packages::state.eq(State::Downloaded))
+            .filter(packages::downloads.eq(seen + 1))
+            .filter(packages::download_spent_by.eq(browser))
+            .filter(packages::last_download_at.ge(now - AGAIN_WINDOW_SECS))
+            .filter(packages::expires_at.gt(now)),
+    )
+    .set(packages::download_spend.eq(None::<String>))
+    .execute(conn)?;
+    if changed == 0 {
+        return Ok(Spent::No);
+    }
+    audit::record(
+        conn,
+        &Entry {
+            actor: "customer",
+            action: "package.download_repeated",
+            subject: &format!("package:{package_id}"),
+            client_ip,
+            details: "the same browser pressed Download again on the same page; served again \
+                      without counting a download",
+        },
+        now,
+    )?;
+    Ok(Spent::Again)
 }
 
 /// Gives back the download [`consume_download`] counted when its stream was cut short (client
 /// gone, shutdown past the grace period, a chunk that could not be read): one conditional
-/// UPDATE, audited. False when there was nothing to give back.
+/// UPDATE, audited, that names the spend: one taken over by a second press (see
+/// [`consume_download`]) is not given back. False when there was nothing to give back.
 pub fn give_back_download(
     conn: &mut DbConnection,
     package_id: &str,
+    spend: &str,
     sent: u64,
     size: u64,
     client_ip: &str,
@@ -274,9 +354,13 @@ pub fn give_back_download(
         let changed = diesel::update(
             packages::table
                 .filter(packages::id.eq(package_id))
+                .filter(packages::download_spend.eq(spend))
                 .filter(packages::downloads.gt(0)),
         )
-        .set(packages::downloads.eq(packages::downloads - 1))
+        .set((
+            packages::downloads.eq(packages::downloads - 1),
+            packages::download_spend.eq(None::<String>),
+        ))
         .execute(conn)?;
         if changed == 1 {
             audit::record(

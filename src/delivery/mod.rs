@@ -3,6 +3,7 @@
 
 mod actions;
 mod decide;
+pub mod download;
 pub mod format_words;
 pub mod links;
 pub mod notify;

@@ -60,6 +60,11 @@ impl FormatId {
         }
     }
 
+    /// Whether Microsoft Entra ID imports this format (its tokens must be assigned to users).
+    pub fn is_entra(self) -> bool {
+        matches!(self, FormatId::EntraCsv | FormatId::EntraJson)
+    }
+
     /// The registry entry for this id.
     pub fn format(self) -> &'static SeedFormat {
         get(self)

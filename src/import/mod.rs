@@ -1,6 +1,7 @@
 //! Factory import: a manifest and its token files become a customer, an order, shipments and
 //! vault-encrypted tokens, all in one transaction or not at all.
 
+pub mod console;
 mod csv_file;
 pub mod factory;
 pub mod manifest;
@@ -36,7 +37,7 @@ impl fmt::Display for FileProblem {
 /// Why nothing was imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{} problem(s); nothing was imported", .0.len())]
+    #[error("{}; nothing was imported", crate::plural::count(.0.len() as i64, "problem", "problems"))]
     Invalid(Vec<FileProblem>),
     #[error("{0}; nothing was imported")]
     Conflict(String),

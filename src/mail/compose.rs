@@ -6,6 +6,8 @@ use crate::clock::format_utc;
 use crate::config::Config;
 use crate::delivery::format_words;
 use crate::delivery::{PackageRow, RequestRow};
+use crate::guides;
+use crate::request::ProtectionKind;
 use serde::Serialize;
 
 /// The links and dates of one released package, for its "download ready" email.
@@ -32,6 +34,8 @@ struct PackageContext<'a> {
     sha256: &'a str,
     token_count: i64,
     shipment_numbers: &'a str,
+    /// "shipment" or "shipments", for the numbers that follow.
+    shipments_word: &'static str,
 }
 
 fn base_url(config: &Config) -> &str {
@@ -49,12 +53,30 @@ fn context(config: &Config, request: &RequestRow) -> tera::Context {
             base_url: base_url(config),
         },
     );
-    ctx.insert("format_id", &request.format_id);
     let words = format_words::describe(&request.format_id, &request.format_summary);
     ctx.insert("format_name", &words.name);
     ctx.insert("format_options", &words.options);
     ctx.insert("how_to_import", &words.how_to_import);
-    ctx.insert("protection", &request.protection);
+    let protection = ProtectionKind::parse(&request.protection);
+    ctx.insert("protection", &protection.map(ProtectionKind::as_str));
+    ctx.insert(
+        "protection_label",
+        &protection
+            .map(ProtectionKind::label)
+            .unwrap_or("not chosen"),
+    );
+    // The customer guides this email links to, as full addresses.
+    let entra = crate::formats::find(&request.format_id).is_ok_and(|f| f.id.is_entra());
+    let pgp = protection.is_some_and(ProtectionKind::has_pgp);
+    ctx.insert("entra", &entra);
+    ctx.insert(
+        "pgp_guide_url",
+        &pgp.then(|| format!("{}{}", base_url(config), guides::PGP_KEY)),
+    );
+    ctx.insert(
+        "entra_guide_url",
+        &entra.then(|| format!("{}{}", base_url(config), guides::ENTRA)),
+    );
     ctx.insert(
         "request_url",
         &format!("{}/staff/requests/{}", base_url(config), request.id),
@@ -82,6 +104,11 @@ fn insert_package(ctx: &mut tera::Context, package: &PackageRow) {
             sha256: &package.sha256,
             token_count: package.token_count,
             shipment_numbers: &package.shipment_numbers,
+            shipments_word: if package.shipment_numbers.split(", ").count() == 1 {
+                "shipment"
+            } else {
+                "shipments"
+            },
         },
     );
 }
@@ -125,7 +152,6 @@ pub fn download_ready(
     ctx.insert("expires", &format_utc(links.expires_at));
     ctx.insert("max_downloads", &links.max_downloads);
     ctx.insert("downloads_left", &links.downloads_left);
-    ctx.insert("entra", &request.format_id.starts_with("entra-"));
     ctx.insert("password", &(request.password_hash.is_some()));
     let subject = format!(
         "Your token seed file{} is ready to download ({})",
@@ -334,6 +360,10 @@ pub fn request_received(
     ctx.insert("shipments", &c.shipments);
     ctx.insert("bundling", c.bundling.map(|b| b.as_str()).unwrap_or("one"));
     ctx.insert("protection", c.protection.map(|p| p.as_str()).unwrap_or(""));
+    ctx.insert(
+        "protection_label",
+        c.protection.map(|p| p.label()).unwrap_or("not chosen"),
+    );
     ctx.insert("pgp", &c.pgp);
     ctx.insert("format_name", &c.format.map(|f| f.format().name));
     ctx.insert(
@@ -368,14 +398,14 @@ pub struct ShipmentLocked<'a> {
 pub fn shipment_locked(l: &ShipmentLocked<'_>) -> OutgoingEmail {
     let (number, po, attempts) = (l.number, l.po, l.attempts);
     let text = format!(
-        "Shipment {number} (PO {po}) has been locked for self-service after {attempts} wrong \
-         serial numbers.\n\nLast attempt by: {}\nClient IP: {}\n\nIf the customer contacts you, \
+        "Shipment {number} (purchase order {po}) has been locked for self-service after {attempts} \
+         wrong serial numbers.\n\nLast attempt by: {}\nClient IP: {}\n\nIf the customer contacts you, \
          check who they are, then unlock the shipment or deliver the seed file yourself.\n",
         l.email, l.client_ip
     );
     let html = format!(
-        "<p>Shipment <strong>{}</strong> (PO {}) has been locked for self-service after {attempts} \
-         wrong serial numbers.</p><p>Last attempt by: {}<br>Client IP: {}</p>\
+        "<p>Shipment <strong>{}</strong> (purchase order {}) has been locked for self-service \
+         after {attempts} wrong serial numbers.</p><p>Last attempt by: {}<br>Client IP: {}</p>\
          <p>If the customer contacts you, check who they are, then unlock the shipment or \
          deliver the seed file yourself.</p>",
         escape(number),

@@ -73,22 +73,47 @@ impl Bundling {
     }
 }
 
-/// Password only, PGP only, or both.
+/// Password only, PGP only, both, or "PGP armored, no zip" (the one seed file encrypted to
+/// the customer's key, for importers that decrypt PGP themselves).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProtectionKind {
     Password,
     Pgp,
     Both,
+    PgpArmored,
 }
 
 impl ProtectionKind {
+    pub const ALL: [ProtectionKind; 4] = [
+        ProtectionKind::Password,
+        ProtectionKind::Pgp,
+        ProtectionKind::Both,
+        ProtectionKind::PgpArmored,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProtectionKind::Password => "password",
             ProtectionKind::Pgp => "pgp",
             ProtectionKind::Both => "both",
+            ProtectionKind::PgpArmored => "pgp_armored",
         }
+    }
+
+    /// The kind in the customer's words, as the summary and the emails show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProtectionKind::Password => "Password (AES-256 zip)",
+            ProtectionKind::Pgp => "PGP (a zip encrypted to your key)",
+            ProtectionKind::Both => "Password (AES-256 zip) and PGP",
+            ProtectionKind::PgpArmored => "PGP armored, no zip (one file encrypted to your key)",
+        }
+    }
+
+    /// The kind a form or a stored request names, if any.
+    pub fn parse(s: &str) -> Option<ProtectionKind> {
+        ProtectionKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     pub fn has_password(self) -> bool {
@@ -96,7 +121,15 @@ impl ProtectionKind {
     }
 
     pub fn has_pgp(self) -> bool {
-        matches!(self, ProtectionKind::Pgp | ProtectionKind::Both)
+        matches!(
+            self,
+            ProtectionKind::Pgp | ProtectionKind::Both | ProtectionKind::PgpArmored
+        )
+    }
+
+    /// Whether the delivered file is a zip (all but "PGP armored, no zip").
+    pub fn zipped(self) -> bool {
+        self != ProtectionKind::PgpArmored
     }
 }
 

@@ -184,3 +184,69 @@ pub fn find_order_limited(
         }
     }
 }
+
+/// The order's PO and invoice numbers, as the wizard's pages and emails show them.
+pub fn order_numbers(conn: &mut DbConnection, order_id: &str) -> QueryResult<(String, String)> {
+    orders::table
+        .find(order_id)
+        .select((orders::po_number, orders::invoice_number))
+        .first(conn)
+}
+
+/// What the customer typed on the start page, parsed.
+pub struct LookupInput {
+    pub kind: ReferenceKind,
+    pub number: OrderNumber,
+    pub email: BusinessEmail,
+}
+
+/// How starting a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// A new draft, by id, owned by the session whose hash was given.
+    Draft(String),
+    /// Not found, looked up as `kind` (the guessed one when the number's shape names it).
+    NotFound {
+        kind: ReferenceKind,
+    },
+    Limited,
+}
+
+/// The start page's use case: the lookup behind its limits and, when it finds the order, a new
+/// draft owned by `session_hash`. A number whose shape names its kind (INV-…, SHP-…) is looked
+/// up as that kind, whatever was chosen.
+pub fn start(
+    conn: &mut DbConnection,
+    limits: Limits,
+    input: &LookupInput,
+    session_hash: &str,
+    client_ip: &str,
+    now: i64,
+) -> Result<Started, diesel::result::Error> {
+    let kind = ReferenceKind::guess(input.number.as_str()).unwrap_or(input.kind);
+    let found = match find_order_limited(
+        conn,
+        limits,
+        kind,
+        &input.number,
+        &input.email,
+        client_ip,
+        now,
+    )? {
+        Limited::Found(found) => found,
+        Limited::NotFound => return Ok(Started::NotFound { kind }),
+        Limited::Refused(_) => return Ok(Started::Limited),
+    };
+    let id = super::draft::create(
+        conn,
+        &super::draft::NewDraft {
+            session_hash,
+            customer_id: &found.customer_id,
+            order_id: &found.order_id,
+            requester_email: input.email.as_str(),
+            client_ip,
+        },
+        now,
+    )?;
+    Ok(Started::Draft(id))
+}

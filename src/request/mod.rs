@@ -2,8 +2,11 @@
 //! tokens a request covers, and submit (building the encrypted packages).
 
 pub mod draft;
+pub mod format_choice;
 pub mod lookup;
 pub mod package;
+pub mod proof;
+pub mod protection;
 pub mod rate_limit;
 pub mod shipments;
 pub mod submit;

@@ -206,8 +206,14 @@ fn protection(
     } else {
         None
     };
-    let p =
-        choice::protection(password, recipient).map_err(|e| SubmitError::Invalid(e.to_string()))?;
+    let p = match (kind, draft.choices.format) {
+        (ProtectionKind::PgpArmored, Some(format)) => choice::armored(password, recipient, format),
+        (ProtectionKind::PgpArmored, None) => {
+            return Err(SubmitError::Invalid("choose the file format first".into()))
+        }
+        _ => choice::protection(password, recipient),
+    }
+    .map_err(|e| SubmitError::Invalid(e.to_string()))?;
     Ok((p, kind))
 }
 
@@ -332,4 +338,48 @@ fn finish(
     )?;
     draft::destroy_secrets(conn, draft)?;
     Ok(())
+}
+
+impl From<crate::db::DbError> for SubmitError {
+    fn from(e: crate::db::DbError) -> Self {
+        SubmitError::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// The portal's submit, end to end, one connection at a time: the order's numbers and the
+/// "request received" email, then the sealed secrets read, the download password hashed on the
+/// blocking pool with no connection held, and the packages built and the request recorded in
+/// one transaction. A second submit of the same draft is [`SubmitError::AlreadySubmitted`].
+pub async fn submit_draft(
+    db: &crate::db::Db,
+    vault: &Vault,
+    tera: &tera::Tera,
+    config: &crate::config::Config,
+    draft: &Draft,
+    now: i64,
+) -> Result<Submitted, SubmitError> {
+    let order_id = draft.order_id.clone();
+    let (po, invoice) = db
+        .run(move |conn| Ok::<_, SubmitError>(super::lookup::order_numbers(conn, &order_id)?))
+        .await?;
+    let reference = new_reference();
+    let email =
+        crate::mail::compose::request_received(tera, config, draft, &reference, &po, &invoice)
+            .map_err(|e| SubmitError::Internal(anyhow::anyhow!("template: {e:?}")))?;
+    let (v, d) = (vault.clone(), draft.clone());
+    let secrets = db.run(move |conn| open_secrets(conn, &v, &d)).await?;
+    let d = draft.clone();
+    let prepared = tokio::task::spawn_blocking(move || prepare(&d, secrets))
+        .await
+        .map_err(|e| SubmitError::Internal(e.into()))??;
+    let params = SubmitParams {
+        reference,
+        prepared,
+        email,
+        max_downloads: config.download_limit,
+        review_expiry_days: config.review_expiry_days,
+        now,
+    };
+    let (v, d) = (vault.clone(), draft.clone());
+    db.run(move |conn| submit(conn, &v, &d, params)).await
 }

@@ -370,6 +370,9 @@ fn protection_words(raw: &str) -> &'static str {
         "password" => "AES-256 zip with the customer's password",
         "pgp" => "encrypted to the customer's PGP key",
         "both" => "AES-256 zip with the customer's password, inside PGP encryption to their key",
+        "pgp_armored" => {
+            "the one seed file encrypted to the customer's PGP key, ASCII-armored, no zip"
+        }
         _ => "unknown",
     }
 }

@@ -10,6 +10,7 @@ pub fn tera() -> anyhow::Result<tera::Tera> {
     tera.add_raw_templates(TEMPLATES.iter().copied())
         .map_err(|e| anyhow::anyhow!("template error: {e:?}"))?;
     tera.autoescape_on(vec![".html"]);
+    tera.register_filter("plural", crate::plural::filter);
     Ok(tera)
 }
 

@@ -1,5 +1,6 @@
-//! The one error type handlers return, mapped once to a status and a page.
+//! The one error type handlers and extractors return, mapped once to a status and a page.
 
+use super::kit::respond;
 use crate::db::DbError;
 use crate::delivery::DeliveryError;
 use actix_web::http::StatusCode;
@@ -10,6 +11,12 @@ use actix_web::{HttpResponse, ResponseError};
 pub enum AppError {
     #[error("The page you asked for does not exist.")]
     NotFound,
+    /// No live staff session: the answer is a redirect to the sign-in page.
+    #[error("Sign in first.")]
+    SignIn,
+    /// Signed in, but the staff member's role does not allow this page.
+    #[error("Your role does not allow this page. Ask an administrator if you need it.")]
+    Forbidden,
     #[error("{0}")]
     BadRequest(String),
     /// The current state does not allow it; nothing changed.
@@ -28,6 +35,22 @@ pub enum AppError {
 impl AppError {
     pub fn internal(e: impl Into<anyhow::Error>) -> AppError {
         AppError::Internal(e.into())
+    }
+}
+
+impl AppError {
+    /// A submit that failed on our side: a database that was busy or went away rolled
+    /// everything back, so "try again"; anything else is internal.
+    pub fn from_submit(e: anyhow::Error) -> AppError {
+        let transient = e
+            .downcast_ref::<diesel::result::Error>()
+            .is_some_and(crate::db::is_transient)
+            || matches!(e.downcast_ref::<DbError>(), Some(DbError::Unavailable(_)));
+        if transient {
+            tracing::warn!(error = %format!("{e:#}"), "submit hit a busy or missing database");
+            return AppError::Unavailable;
+        }
+        AppError::Internal(e)
     }
 }
 
@@ -80,6 +103,8 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::SignIn => StatusCode::SEE_OTHER,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Csrf => StatusCode::FORBIDDEN,
@@ -93,38 +118,18 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             tracing::error!(error = %format!("{cause:#}"), "request failed");
         }
-        let status = self.status_code();
-        let title = status.canonical_reason().unwrap_or("Error");
-        let message = html_escape(&self.to_string());
-        // Self-contained so that an error page never depends on the template engine working.
-        let body = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title}</title><link rel=\"stylesheet\" href=\"/static/css/site.css\">\
-             <link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\"></head>\
-             <body><header class=\"site\"><div class=\"wrap\"><a class=\"logo\" href=\"/\">\
-             Token seed delivery</a></div></header><main id=\"main\" class=\"wrap\"><div class=\"card\"><h1>{title}</h1>\
-             <p role=\"alert\">{message}</p><p><a href=\"/\">Back to the start page</a></p></div></main></body></html>"
-        );
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Cache-Control", "no-store"))
-            .body(body)
-    }
-}
-
-/// Minimal HTML escaping for text placed in the self-contained error page.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+        match self {
+            AppError::SignIn => respond::see_other("/staff/login"),
+            AppError::Forbidden => respond::error_page(
+                self.status_code(),
+                &self.to_string(),
+                ("/staff/requests", "Back to the review queue"),
+            ),
+            _ => respond::error_page(
+                self.status_code(),
+                &self.to_string(),
+                ("/", "Back to the start page"),
+            ),
         }
     }
-    out
 }

@@ -1,6 +1,7 @@
 //! `GET /demo/mailbox`: the emails the demo wrote to `data_dir/mail/`, readable in the browser
 //! with clickable links. Not found outside demo mode.
 
+use super::kit::respond;
 use super::{AppError, AppState};
 use crate::mail::mailbox;
 use actix_web::{web, HttpResponse};
@@ -21,7 +22,7 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> 
         .map_err(AppError::internal)?;
     let mut context = tera::Context::new();
     context.insert("emails", &emails);
-    state.render("demo/mailbox.html", context)
+    respond::page(&state, "demo/mailbox.html", context)
 }
 
 /// A run of text, or a link into this site.
@@ -78,5 +79,5 @@ pub async fn show(
     let mut context = tera::Context::new();
     context.insert("lines", &linkify(&email.text, &base));
     context.insert("email", &email);
-    state.render("demo/message.html", context)
+    respond::page(&state, "demo/message.html", context)
 }

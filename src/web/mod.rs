@@ -8,6 +8,7 @@ pub mod customer;
 pub mod error;
 pub mod guides;
 pub mod head;
+pub mod kit;
 pub mod links;
 pub mod mailbox;
 pub mod metrics;
@@ -53,20 +54,6 @@ impl AppState {
             delivery_email: self.config.delivery_email.clone(),
             demo: self.config.is_demo(),
         }
-    }
-
-    /// Renders a page with the brand already in its context.
-    pub fn render(
-        &self,
-        template: &str,
-        mut context: tera::Context,
-    ) -> Result<HttpResponse, AppError> {
-        context.insert("brand", &self.brand());
-        let body = self.tera.render(template, &context)?;
-        Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Cache-Control", "no-store"))
-            .body(body))
     }
 }
 
@@ -123,12 +110,11 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
 }
 
 /// Any address no route claims: the branded "not found" page.
-async fn not_found(state: web::Data<AppState>) -> HttpResponse {
-    match state.render("not_found.html", tera::Context::new()) {
-        Ok(mut resp) => {
-            *resp.status_mut() = actix_web::http::StatusCode::NOT_FOUND;
-            resp
-        }
-        Err(e) => actix_web::ResponseError::error_response(&e),
-    }
+async fn not_found(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    kit::page_with(
+        &state,
+        "not_found.html",
+        tera::Context::new(),
+        actix_web::http::StatusCode::NOT_FOUND,
+    )
 }

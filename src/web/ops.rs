@@ -24,7 +24,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain")
             .body("ready\n"),
         Ok(waiting) => HttpResponse::Ok().content_type("text/plain").body(format!(
-            "degraded: {waiting} email(s) waiting for a retry after a failed attempt\n"
+            "degraded: {} waiting for a retry after a failed attempt\n",
+            crate::plural::count(waiting, "email", "emails")
         )),
         Err(_) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")

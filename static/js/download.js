@@ -69,6 +69,9 @@
     if (error) { error.remove(); }
     var password = document.getElementById("password");
     if (password) { password.value = ""; }
+    // The form now stands for the next download: a press of it must spend one.
+    var seen = form.querySelector('input[name="seen"]');
+    if (seen) { seen.value = String((parseInt(seen.value, 10) || 0) + 1); }
     var left = document.getElementById("downloads-left");
     var remaining = null;
     if (left) {

@@ -42,7 +42,7 @@
     var value = (document.querySelector('input[name="protection"]:checked') || {}).value;
     var pw = document.getElementById("password-section");
     var pgp = document.getElementById("pgp-section");
-    if (pw) { pw.hidden = value === "pgp"; }
+    if (pw) { pw.hidden = value === "pgp" || value === "pgp_armored"; }
     if (pgp) { pgp.hidden = value === "password"; }
   }
   protection.forEach(function (r) { r.addEventListener("change", syncProtection); });

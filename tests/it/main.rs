@@ -35,5 +35,6 @@ mod pipeline_same;
 mod properties;
 mod reliability;
 mod staff;
+mod webkit;
 mod wizard;
 mod wizard_flow;

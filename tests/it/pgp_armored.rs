@@ -39,7 +39,7 @@ fn factory(dir: &Path) -> Vec<(String, String)> {
 }
 
 /// A key pair in `dir/gnupg` (privacyIDEA's PI_GNUPG_HOME); its public key in `dir/pi.asc`.
-fn privacyidea_key(dir: &Path) -> PathBuf {
+pub(crate) fn privacyidea_key(dir: &Path) -> PathBuf {
     let home = dir.join("gnupg");
     std::fs::create_dir_all(&home).unwrap();
     {
@@ -70,7 +70,7 @@ fn privacyidea_key(dir: &Path) -> PathBuf {
 }
 
 /// privacyIDEA's import of `file`: (serial, hex key, type, digits, time step) per token.
-fn privacyidea_import(
+pub(crate) fn privacyidea_import(
     file: &Path,
     home: &Path,
     kind: &str,

@@ -581,10 +581,7 @@ async fn import_page_reports_problems_and_imports() {
             .await
             .unwrap();
         let text = r.text().await.unwrap();
-        assert!(
-            text.contains("Imported 1 shipment(s) with 1 token(s)"),
-            "{text}"
-        );
+        assert!(text.contains("Imported 1 shipment with 1 token."), "{text}");
         let found = b
             .get("/staff/orders?q=it@globex.example")
             .await

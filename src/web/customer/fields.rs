@@ -1,7 +1,8 @@
 //! A submitted urlencoded or multipart form as name/value pairs, repeated names allowed.
 
 /// The fields of one form submission.
-#[derive(Default)]
+#[derive(Default, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
@@ -29,5 +30,17 @@ impl Fields {
 
     pub fn checked(&self, name: &str) -> bool {
         self.get(name).is_some()
+    }
+}
+
+impl Fields {
+    /// A multipart form's parts as fields (file contents as text: the forms upload text keys).
+    pub fn from_parts(parts: Vec<crate::web::multipart::Part>) -> Fields {
+        Fields(
+            parts
+                .into_iter()
+                .map(|p| (p.name, String::from_utf8_lossy(&p.data).into_owned()))
+                .collect(),
+        )
     }
 }

@@ -1,58 +1,25 @@
-//! Step 3: the file format. Formats that cannot carry the selected tokens are disabled with
-//! the reason (checked on the tokens' shapes, no seed decrypted); PSKC keys and passphrases
-//! are sealed in the draft; the custom CSV builder works without JavaScript.
+//! Step 3: the file format. Formats that cannot carry the selected tokens (or the chosen
+//! protection) are disabled with the reason; PSKC keys and passphrases are sealed in the draft;
+//! the custom CSV builder works without JavaScript. The checks live in `request::format_choice`.
 
 use super::fields::Fields;
 use super::format_form::{BuilderView, PROPERTIES};
-use super::{context, open, render_status, see_other, step_url, Session};
-use crate::formats::{self, FormatId};
-use crate::pipeline::choice;
-use crate::request::{draft, tokens, Draft, Step};
+use super::step_url;
+use crate::formats::FormatId;
+use crate::request::format_choice::{self, FormatChoiceError, FormatInput};
+use crate::request::Step;
 use crate::vault::SecretString;
+use crate::web::kit::draft::{self as at, DraftAt};
+use crate::web::kit::{respond, CsrfForm};
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use rand::RngCore;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// One format as the picker shows it.
-#[derive(Serialize)]
-struct Choice {
-    id: &'static str,
-    name: &'static str,
-    help: &'static str,
-    carries: &'static str,
-    disabled: Option<String>,
-}
+type Open = DraftAt<at::Format>;
 
-/// Which formats can carry the draft's tokens.
-async fn choices(state: &AppState, draft: &Draft) -> Result<Vec<Choice>, AppError> {
-    let ids: Vec<String> = draft
-        .choices
-        .shipments
-        .iter()
-        .map(|s| s.id.clone())
-        .collect();
-    let shapes = state
-        .db
-        .run(move |conn| tokens::shapes(conn, &ids).map_err(AppError::internal))
-        .await?;
-    Ok(formats::all()
-        .iter()
-        .map(|f| Choice {
-            id: f.id.as_str(),
-            name: f.name,
-            help: f.help,
-            carries: f.carries,
-            disabled: f
-                .check(&mut shapes.iter().cloned())
-                .err()
-                .map(|e| e.to_string()),
-        })
-        .collect())
-}
-
+/// What the page shows back in its fields.
 struct View {
     format: String,
     builder: BuilderView,
@@ -63,170 +30,97 @@ struct View {
 
 async fn render(
     state: &AppState,
-    session: &Session,
-    draft: &Draft,
+    open: &Open,
     view: View,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let mut ctx = context(session, draft, Step::Format);
-    ctx.insert("formats", &choices(state, draft).await?);
+    let draft = open.draft.clone();
+    let formats = state
+        .db
+        .run(move |conn| format_choice::offered(conn, &draft).map_err(AppError::internal))
+        .await?;
+    let mut ctx = open.context();
+    ctx.insert("formats", &formats);
     ctx.insert("format", &view.format);
     ctx.insert("builder", &view.builder);
     ctx.insert("properties", PROPERTIES);
     ctx.insert("pskc_key", &view.pskc_key);
     ctx.insert("psk_generated", &view.psk_generated);
     ctx.insert("errors", &view.errors);
-    ctx.insert("pgp", &draft.choices.pgp);
-    render_status(state, "customer/format.html", ctx, status)
+    ctx.insert("pgp", &open.draft.choices.pgp);
+    respond::page_with(state, "customer/format.html", ctx, status)
 }
 
 /// `GET /request/{draft}/format`
-pub async fn page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let (session, draft) = match open(&state, &req, &path, Step::Format).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+pub async fn page(state: web::Data<AppState>, open: Open) -> Result<HttpResponse, AppError> {
     let view = View {
-        format: draft
+        format: open
+            .draft
             .choices
             .format
             .map(|f| f.as_str().to_string())
             .unwrap_or_default(),
-        builder: BuilderView::from_spec(draft.choices.custom_csv.as_ref()),
+        builder: BuilderView::from_spec(open.draft.choices.custom_csv.as_ref()),
         pskc_key: String::new(),
         psk_generated: false,
         errors: BTreeMap::new(),
     };
-    render(&state, &session, &draft, view, StatusCode::OK).await
+    render(&state, &open, view, StatusCode::OK).await
 }
 
-/// `POST /request/{draft}/format`: a builder button re-shows the page; "continue" saves.
+/// A fresh 16-byte PSKC pre-shared key, as the hex the field shows.
+fn generated_key() -> String {
+    let mut key = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    hex::encode_upper(key)
+}
+
+/// `POST /request/{draft}/format`: "generate a key" and the builder's buttons show the page
+/// again; "continue" saves.
 pub async fn save(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    form: web::Form<Vec<(String, String)>>,
+    posted: CsrfForm<Open, Fields>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, mut draft) = match open(&state, &req, &path, Step::Format).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
-    let form = Fields(form.into_inner());
-    session.verify(form.get("csrf"))?;
+    let CsrfForm { guard: open, form } = posted;
     let action = form.text("action");
     let mut view = View {
         format: form.text("format").to_string(),
         builder: BuilderView::from_form(&form),
         pskc_key: form.text("pskc_key").to_string(),
-        psk_generated: false,
+        psk_generated: action == "generate_psk",
         errors: BTreeMap::new(),
     };
-    if action == "generate_psk" {
-        let mut key = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut key);
-        view.pskc_key = hex::encode_upper(key);
-        view.psk_generated = true;
+    if view.psk_generated {
+        view.pskc_key = generated_key();
         view.format = FormatId::PskcPsk.as_str().into();
-        return render(&state, &session, &draft, view, StatusCode::OK).await;
+        return render(&state, &open, view, StatusCode::OK).await;
     }
     if view.builder.apply(action) {
         view.format = FormatId::CustomCsv.as_str().into();
-        return render(&state, &session, &draft, view, StatusCode::OK).await;
+        return render(&state, &open, view, StatusCode::OK).await;
     }
-
-    let Ok(id) = view.format.parse::<FormatId>() else {
-        view.errors.insert("format", "Choose a file format.".into());
-        return render(
-            &state,
-            &session,
-            &draft,
-            view,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let input = FormatInput {
+        format: view.format.parse::<FormatId>().ok(),
+        pskc_passphrase: SecretString::new(form.get("pskc_passphrase").unwrap_or("").into()),
+        pskc_passphrase_confirm: SecretString::new(
+            form.get("pskc_passphrase_confirm").unwrap_or("").into(),
+        ),
+        pskc_key: view.pskc_key.clone(),
+        custom_csv: view.builder.to_spec(),
     };
-    let picked = choices(&state, &draft)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id.as_str())
-        .and_then(|c| c.disabled);
-    if let Some(reason) = picked {
-        view.errors.insert("format", reason);
-    }
-    let mut passphrase = None;
-    let mut psk = None;
-    let mut spec = None;
-    match id {
-        FormatId::PskcPassphrase => {
-            let first = form.get("pskc_passphrase").unwrap_or("");
-            if first != form.get("pskc_passphrase_confirm").unwrap_or("") {
-                view.errors.insert(
-                    "pskc_passphrase_confirm",
-                    "The two passphrases do not match.".into(),
-                );
-            } else {
-                match choice::pskc_passphrase(SecretString::new(first.to_string())) {
-                    Ok(p) => passphrase = Some(p),
-                    Err(e) => {
-                        // The field already says "passphrase": show the policy's own words.
-                        let message = match e {
-                            choice::ChoiceError::Passphrase(policy) => policy.to_string(),
-                            other => other.to_string(),
-                        };
-                        view.errors.insert("pskc_passphrase", format!("{message}."));
-                    }
-                }
-            }
-        }
-        FormatId::PskcPsk => match choice::pskc_key_hex(&view.pskc_key) {
-            Ok(key) => psk = Some(choice::pskc_key_text(&key)),
-            Err(e) => {
-                view.errors.insert("pskc_key", format!("{e}."));
-            }
-        },
-        FormatId::CustomCsv => match view.builder.to_spec() {
-            Ok(s) => spec = Some(s),
-            Err(e) => {
-                view.errors.insert("custom", e);
-            }
-        },
-        _ => {}
-    }
-    if !view.errors.is_empty() {
-        view.format = id.as_str().into();
-        return render(
-            &state,
-            &session,
-            &draft,
-            view,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let mut choices = draft.choices.clone();
-    choices.format = Some(id);
-    choices.custom_csv = spec;
-    let vault = state.vault.clone();
-    let now = state.clock.now();
-    let draft_id = draft.id.clone();
-    state
+    let (vault, now, mut draft) = (state.vault.clone(), state.clock.now(), open.draft.clone());
+    let outcome = state
         .db
         .run(move |conn| {
-            draft::advance(
-                conn,
-                &vault,
-                &mut draft,
-                Step::Review,
-                &choices,
-                now,
-                |secrets| secrets.set_pskc(passphrase.as_ref(), psk.as_ref()),
-            )
-            .map_err(AppError::internal)
+            Ok::<_, AppError>(format_choice::choose(conn, &vault, &mut draft, &input, now))
         })
         .await?;
-    Ok(see_other(&step_url(&draft_id, Step::Review)))
+    match outcome {
+        Ok(()) => Ok(respond::see_other(&step_url(&open.draft.id, Step::Review))),
+        Err(FormatChoiceError::Fields(errors)) => {
+            view.errors = errors;
+            render(&state, &open, view, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(AppError::internal(e)),
+    }
 }

@@ -1,147 +1,131 @@
-//! Step 0: the start page's lookup form and `POST /request`. Every failed lookup gives one
-//! answer: same status, same page, padded to the same minimum time.
+//! Step 0: the start page's lookup form and `POST /request` (one call to
+//! `request::lookup::start`). Every failed lookup gives one answer: same status, same page,
+//! padded to the same minimum time.
 
 use super::fields::Fields;
-use super::{render_status, see_other, Session};
+use super::Session;
 use crate::domain::{BusinessEmail, OrderNumber, ReferenceKind};
-use crate::request::draft::{self, NewDraft};
-use crate::request::lookup;
-use crate::web::security::client_ip;
+use crate::request::lookup::{self, LookupInput, Started};
+use crate::web::kit::{respond, ClientIp, CsrfForm, CustomerSession};
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Every failed lookup takes at least this long, so timing does not tell the cases apart.
 const FAILURE_FLOOR: Duration = Duration::from_millis(350);
 
-fn start_context(session: &Session) -> tera::Context {
+/// The start page's context: the form as typed, its errors and whether the lookup missed.
+fn start_context(
+    session: &Session,
+    typed: (&str, &str, &str),
+    errors: &BTreeMap<String, String>,
+    not_found: bool,
+) -> tera::Context {
     let mut ctx = tera::Context::new();
     ctx.insert("csrf", &session.csrf());
-    ctx.insert("kind", "po");
-    ctx.insert("reference", "");
-    ctx.insert("email", "");
-    ctx.insert("errors", &BTreeMap::<String, String>::new());
-    ctx.insert("not_found", &false);
+    ctx.insert("kind", if typed.0.is_empty() { "po" } else { typed.0 });
+    ctx.insert("reference", typed.1);
+    ctx.insert("email", typed.2);
+    ctx.insert("errors", errors);
+    ctx.insert("not_found", &not_found);
     ctx
 }
 
 /// `GET /`: the start page with the lookup form (and a session cookie for a new browser).
 pub async fn start_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    session: CustomerSession,
 ) -> Result<HttpResponse, AppError> {
-    let session = Session::of(&req, &state);
-    let mut resp = state.render("start.html", start_context(&session))?;
-    session.attach(&state, &mut resp);
+    let ctx = start_context(&session.0, ("", "", ""), &BTreeMap::new(), false);
+    let mut resp = respond::page(&state, "start.html", ctx)?;
+    session.0.attach(&state, &mut resp);
     Ok(resp)
 }
 
-enum Outcome {
-    Limited,
-    NotFound,
-    Found(String),
+/// The typed fields, parsed; otherwise the message for each field that is wrong.
+fn parse(form: &Fields) -> Result<LookupInput, BTreeMap<String, String>> {
+    let kind = ReferenceKind::parse(form.text("kind"));
+    let number = OrderNumber::parse(form.text("reference"));
+    let email = BusinessEmail::parse(form.text("email"));
+    match (kind, number, email) {
+        (Ok(kind), Ok(number), Ok(email)) => Ok(LookupInput {
+            kind,
+            number,
+            email,
+        }),
+        (k, n, e) => Err([
+            ("kind", k.err()),
+            ("reference", n.err()),
+            ("email", e.err()),
+        ]
+        .into_iter()
+        .filter_map(|(field, err)| Some((field.to_string(), sentence(&err?))))
+        .collect()),
+    }
 }
 
 /// `POST /request`: rate limits, then the lookup; on success a draft and a redirect.
 pub async fn lookup(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    form: web::Form<Vec<(String, String)>>,
+    posted: CsrfForm<CustomerSession, Fields>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, AppError> {
     let started = Instant::now();
-    let session = Session::of(&req, &state);
-    let form = Fields(form.into_inner());
-    session.verify(form.get("csrf"))?;
-
-    let kind = ReferenceKind::parse(form.text("kind"));
-    let number = OrderNumber::parse(form.text("reference"));
-    let email = BusinessEmail::parse(form.text("email"));
-    let (kind, number, email) = match (kind, number, email) {
-        (Ok(k), Ok(n), Ok(e)) => (k, n, e),
-        (k, n, e) => {
-            let mut errors = BTreeMap::new();
-            for (field, err) in [
-                ("kind", k.err()),
-                ("reference", n.err()),
-                ("email", e.err()),
-            ] {
-                if let Some(message) = err {
-                    errors.insert(field.to_string(), capitalise(&message));
-                }
-            }
-            let mut ctx = start_context(&session);
-            ctx.insert("kind", form.text("kind"));
-            ctx.insert("reference", form.text("reference"));
-            ctx.insert("email", form.text("email"));
-            ctx.insert("errors", &errors);
-            return render_status(&state, "start.html", ctx, StatusCode::UNPROCESSABLE_ENTITY);
+    let CsrfForm {
+        guard: CustomerSession(session),
+        form,
+    } = posted;
+    let typed = (
+        form.text("kind"),
+        form.text("reference"),
+        form.text("email"),
+    );
+    let input = match parse(&form) {
+        Ok(input) => input,
+        Err(errors) => {
+            let ctx = start_context(&session, typed, &errors, false);
+            return respond::page_with(&state, "start.html", ctx, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-
-    // A number whose shape names its kind (INV-…, SHP-…) is looked up as that kind, whatever
-    // was chosen: an invoice number typed with "PO" selected finds its order.
-    let kind = ReferenceKind::guess(number.as_str()).unwrap_or(kind);
-    let ip = client_ip(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
-    let limits = lookup::Limits::from_config(&state.config);
     // A successful lookup moves the browser to a new session value (the old one, however it
     // got there, is worth nothing); a failed one keeps the current session.
     let rotated = Session::fresh(&state);
-    let session_hash = rotated.hash();
-    let typed = (number.as_str().to_string(), email.as_str().to_string());
+    let (hash, now) = (rotated.hash(), state.clock.now());
+    let limits = lookup::Limits::from_config(&state.config);
+    let typed_number = input.number.as_str().to_string();
+    let typed_email = input.email.as_str().to_string();
     let outcome = state
         .db
-        .run(move |conn| -> Result<Outcome, AppError> {
-            let found =
-                match lookup::find_order_limited(conn, limits, kind, &number, &email, &ip, now)? {
-                    lookup::Limited::Found(found) => found,
-                    lookup::Limited::NotFound => return Ok(Outcome::NotFound),
-                    lookup::Limited::Refused(_) => return Ok(Outcome::Limited),
-                };
-            let id = draft::create(
-                conn,
-                &NewDraft {
-                    session_hash: &session_hash,
-                    customer_id: &found.customer_id,
-                    order_id: &found.order_id,
-                    requester_email: email.as_str(),
-                    client_ip: &ip,
-                },
-                now,
-            )?;
-            Ok(Outcome::Found(id))
-        })
+        .run(move |conn| Ok::<_, AppError>(lookup::start(conn, limits, &input, &hash, &ip.0, now)?))
         .await?;
     match outcome {
-        Outcome::Found(id) => {
-            let mut resp = see_other(&format!("/request/{id}/shipments"));
+        Started::Draft(id) => {
+            let mut resp = respond::see_other(&format!("/request/{id}/shipments"));
             rotated.attach(&state, &mut resp);
             Ok(resp)
         }
-        Outcome::Limited => render_status(
+        Started::Limited => respond::page_with(
             &state,
             "customer/too_many.html",
             tera::Context::new(),
             StatusCode::TOO_MANY_REQUESTS,
         ),
-        Outcome::NotFound => {
+        Started::NotFound { kind } => {
             if let Some(left) = FAILURE_FLOOR.checked_sub(started.elapsed()) {
                 tokio::time::sleep(left).await;
             }
             // Keep what was typed, so one wrong character is one fix, not three fields again.
-            let mut ctx = start_context(&session);
-            ctx.insert("kind", kind.as_str());
-            ctx.insert("reference", &typed.0);
-            ctx.insert("email", &typed.1);
-            ctx.insert("not_found", &true);
-            render_status(&state, "start.html", ctx, StatusCode::NOT_FOUND)
+            let typed = (kind.as_str(), typed_number.as_str(), typed_email.as_str());
+            let ctx = start_context(&session, typed, &BTreeMap::new(), true);
+            respond::page_with(&state, "start.html", ctx, StatusCode::NOT_FOUND)
         }
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// A parser's message as a sentence: capital first letter, full stop.
+fn sentence(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",

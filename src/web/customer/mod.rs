@@ -1,5 +1,6 @@
 //! The customer's request wizard in the browser: lookup, shipments, protection, format,
-//! review and submit. Handlers are thin: parse the form, call `crate::request`, render.
+//! review and submit. Handlers are thin: the kit's extractors open the draft at its step and
+//! check the form; the handler calls `crate::request` and renders.
 //!
 //! State lives on the server in a draft row named by a random id in the URL and bound to the
 //! browser's session cookie (`sp_customer`, a random value the database knows only as its
@@ -14,10 +15,8 @@ mod review;
 mod shipments;
 
 use super::{csrf, AppError, AppState};
-use crate::request::draft::{self, DraftError};
 use crate::request::{Draft, Step};
 use actix_web::cookie::Cookie;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 
@@ -127,32 +126,12 @@ impl Session {
     }
 }
 
-/// A 303 to `location`.
-pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", location))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish()
-}
-
 /// URL of a draft's step page.
 pub fn step_url(draft_id: &str, step: Step) -> String {
     match step {
         Step::Submitted => format!("/request/{draft_id}/done"),
         s => format!("/request/{draft_id}/{}", s.as_str()),
     }
-}
-
-/// Renders `template` with `status`.
-pub fn render_status(
-    state: &AppState,
-    template: &str,
-    ctx: tera::Context,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let mut resp = state.render(template, ctx)?;
-    *resp.status_mut() = status;
-    Ok(resp)
 }
 
 /// A context with what every wizard page shows.
@@ -181,69 +160,4 @@ pub fn context(session: &Session, draft: &Draft, step: Step) -> tera::Context {
     .collect();
     ctx.insert("steps", &steps);
     ctx
-}
-
-/// Why a wizard page cannot be shown for this draft.
-pub enum Refusal {
-    Page(HttpResponse),
-    Error(AppError),
-}
-
-impl From<AppError> for Refusal {
-    fn from(e: AppError) -> Self {
-        Refusal::Error(e)
-    }
-}
-
-impl Refusal {
-    pub fn into_response(self) -> Result<HttpResponse, AppError> {
-        match self {
-            Refusal::Page(r) => Ok(r),
-            Refusal::Error(e) => Err(e),
-        }
-    }
-}
-
-/// Loads the draft for this session and checks it may open `step`: another browser's or an
-/// expired draft gets the "start again" page; a step not yet reached goes back to the furthest
-/// one reached; a submitted draft goes to its confirmation.
-pub async fn open(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    draft_id: &str,
-    step: Step,
-) -> Result<(Session, Draft), Refusal> {
-    let session = Session::of(req, state);
-    let id = draft_id.to_string();
-    let hash = session.hash();
-    let now = state.clock.now();
-    let loaded = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(draft::load(conn, &id, &hash, now)))
-        .await?;
-    let draft = match loaded {
-        Ok(d) => d,
-        Err(DraftError::Gone) => return Err(Refusal::Page(gone(state)?)),
-        Err(e) => return Err(Refusal::Error(AppError::internal(e))),
-    };
-    if draft.request_id.is_some() && step != Step::Submitted {
-        return Err(Refusal::Page(see_other(&step_url(
-            &draft.id,
-            Step::Submitted,
-        ))));
-    }
-    if step > draft.step {
-        return Err(Refusal::Page(see_other(&step_url(&draft.id, draft.step))));
-    }
-    Ok((session, draft))
-}
-
-/// The page for an expired, unknown or foreign draft.
-pub fn gone(state: &AppState) -> Result<HttpResponse, AppError> {
-    render_status(
-        state,
-        "customer/gone.html",
-        tera::Context::new(),
-        StatusCode::NOT_FOUND,
-    )
 }

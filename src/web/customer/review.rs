@@ -1,31 +1,24 @@
-//! Step 4: the summary, submit (builds the packages, records the request) and the
-//! confirmation page. A second submit of the same draft lands on the same request.
+//! Step 4: the summary, submit (builds the packages, records the request: one call to
+//! `request::submit::submit_draft`) and the confirmation page. A second submit of the same
+//! draft lands on the same request.
 
-use super::{context, open, render_status, see_other, step_url, Session};
-use crate::db::schema::{orders, requests};
-use crate::request::submit::{self, SubmitError, SubmitParams};
+use super::fields::Fields;
+use super::step_url;
+use crate::db::schema::requests;
+use crate::db::DbError;
+use crate::request::lookup::order_numbers;
+use crate::request::submit::{self, SubmitError};
 use crate::request::{Draft, Step};
+use crate::web::kit::draft::{self as at, DraftAt};
+use crate::web::kit::{respond, CsrfForm};
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 
-async fn order_numbers(state: &AppState, order_id: &str) -> Result<(String, String), AppError> {
-    let id = order_id.to_string();
-    state
-        .db
-        .run(move |conn| {
-            Ok::<_, AppError>(
-                orders::table
-                    .find(&id)
-                    .select((orders::po_number, orders::invoice_number))
-                    .first(conn)?,
-            )
-        })
-        .await
-}
+type Open = DraftAt<at::Review>;
 
-/// What the review page and the email both show.
+/// What the review page shows: the choices in words (names from the format registry).
 fn summary_context(
     mut ctx: tera::Context,
     draft: &Draft,
@@ -38,151 +31,107 @@ fn summary_context(
     ctx.insert("shipments", &c.shipments);
     ctx.insert("bundling", c.bundling.map(|b| b.as_str()).unwrap_or("one"));
     ctx.insert("protection", c.protection.map(|p| p.as_str()).unwrap_or(""));
+    ctx.insert(
+        "protection_label",
+        c.protection.map(|p| p.label()).unwrap_or(""),
+    );
+    ctx.insert(
+        "password_zip",
+        &c.protection.is_some_and(|p| p.has_password()),
+    );
     ctx.insert("pgp", &c.pgp);
-    ctx.insert("format_id", &c.format.map(|f| f.as_str()));
-    ctx.insert("format_name", &c.format.map(|f| f.format().name));
+    let format = c.format.map(|f| f.format());
+    ctx.insert("format_name", &format.map(|f| f.name));
+    ctx.insert("format_help", &format.map(|f| f.help));
     ctx.insert("custom_csv", &c.custom_csv);
     ctx
 }
 
 async fn render_review(
     state: &AppState,
-    session: &Session,
-    draft: &Draft,
+    open: &Open,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (po, invoice) = order_numbers(state, &draft.order_id).await?;
-    let mut ctx = summary_context(context(session, draft, Step::Review), draft, &po, &invoice);
+    let order_id = open.draft.order_id.clone();
+    let (po, invoice) = state
+        .db
+        .run(move |conn| order_numbers(conn, &order_id).map_err(DbError::Query))
+        .await?;
+    let mut ctx = summary_context(open.context(), &open.draft, &po, &invoice);
     ctx.insert("error", &error);
-    render_status(state, "customer/review.html", ctx, status)
+    respond::page_with(state, "customer/review.html", ctx, status)
 }
 
 /// `GET /request/{draft}/review`
-pub async fn page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let (session, draft) = match open(&state, &req, &path, Step::Review).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
-    render_review(&state, &session, &draft, None, StatusCode::OK).await
+pub async fn page(state: web::Data<AppState>, open: Open) -> Result<HttpResponse, AppError> {
+    render_review(&state, &open, None, StatusCode::OK).await
 }
 
 /// `POST /request/{draft}/submit`
 pub async fn submit(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    form: web::Form<Vec<(String, String)>>,
+    posted: CsrfForm<Open, Fields>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, draft) = match open(&state, &req, &path, Step::Review).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
-    let form = super::fields::Fields(form.into_inner());
-    session.verify(form.get("csrf"))?;
-    let (po, invoice) = order_numbers(&state, &draft.order_id).await?;
-    let reference = submit::new_reference();
-    let email = crate::mail::compose::request_received(
+    let open = posted.guard;
+    let now = state.clock.now();
+    let outcome = submit::submit_draft(
+        &state.db,
+        &state.vault,
         &state.tera,
         &state.config,
-        &draft,
-        &reference,
-        &po,
-        &invoice,
-    )?;
-    // Three steps, one connection at a time: read the sealed secrets, hash the download
-    // password with no connection held, then build and record everything in one transaction.
-    let (vault, d) = (state.vault.clone(), draft.clone());
-    let secrets = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(submit::open_secrets(conn, &vault, &d)))
-        .await?;
-    let prepared = match secrets {
-        Ok(secrets) => {
-            let d = draft.clone();
-            web::block(move || submit::prepare(&d, secrets))
-                .await
-                .map_err(AppError::internal)?
-        }
-        Err(e) => Err(e),
-    };
-    let (vault, d, now) = (state.vault.clone(), draft.clone(), state.clock.now());
-    let outcome = match prepared {
-        Ok(prepared) => {
-            let params = SubmitParams {
-                reference,
-                prepared,
-                email,
-                max_downloads: state.config.download_limit,
-                review_expiry_days: state.config.review_expiry_days,
-                now,
-            };
-            state
-                .db
-                .run(move |conn| Ok::<_, AppError>(submit::submit(conn, &vault, &d, params)))
-                .await?
-        }
-        Err(e) => Err(e),
-    };
+        &open.draft,
+        now,
+    )
+    .await;
     match outcome {
-        Ok(_) | Err(SubmitError::AlreadySubmitted) => {
-            Ok(see_other(&step_url(&draft.id, Step::Submitted)))
-        }
+        Ok(_) | Err(SubmitError::AlreadySubmitted) => Ok(respond::see_other(&step_url(
+            &open.draft.id,
+            Step::Submitted,
+        ))),
         Err(SubmitError::Invalid(message)) => {
             render_review(
                 &state,
-                &session,
-                &draft,
+                &open,
                 Some(message),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
-        // A database that was busy or went away mid-submit rolled everything back: "try again".
-        Err(SubmitError::Internal(e))
-            if e.downcast_ref::<diesel::result::Error>()
-                .is_some_and(crate::db::is_transient) =>
-        {
-            tracing::warn!(error = %format!("{e:#}"), "submit hit a busy or missing database");
-            Err(AppError::Unavailable)
-        }
-        Err(SubmitError::Internal(e)) => Err(AppError::Internal(e)),
+        Err(SubmitError::Internal(e)) => Err(AppError::from_submit(e)),
     }
 }
 
 /// `GET /request/{draft}/done`: the confirmation with the request's reference.
 pub async fn done(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
+    open: DraftAt<at::Submitted>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, draft) = match open(&state, &req, &path, Step::Submitted).await {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
-    let Some(request_id) = draft.request_id.clone() else {
-        return Ok(see_other(&step_url(&draft.id, draft.step)));
+    let Some(request_id) = open.draft.request_id.clone() else {
+        return Ok(respond::see_other(&step_url(
+            &open.draft.id,
+            open.draft.step,
+        )));
     };
     let reference: String = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>(
-                requests::table
-                    .find(&request_id)
-                    .select(requests::reference)
-                    .first(conn)?,
-            )
+            requests::table
+                .find(&request_id)
+                .select(requests::reference)
+                .first(conn)
+                .map_err(DbError::Query)
         })
         .await?;
-    let mut ctx = context(&session, &draft, Step::Submitted);
+    let mut ctx = open.context();
     ctx.insert("reference", &reference);
     ctx.insert(
         "bundling",
-        draft.choices.bundling.map(|b| b.as_str()).unwrap_or("one"),
+        open.draft
+            .choices
+            .bundling
+            .map(|b| b.as_str())
+            .unwrap_or("one"),
     );
-    render_status(&state, "customer/done.html", ctx, StatusCode::OK)
+    respond::page_with(&state, "customer/done.html", ctx, StatusCode::OK)
 }

@@ -1,19 +1,14 @@
 //! `GET /c/{token}` asks the customer to confirm they have the file; `POST /c/{token}`
 //! destroys the package and kills both links.
 
-use super::{check_csrf, csrf_for, gone_page, render_page, reused};
-use crate::delivery::links::{self, ConfirmOutcome, Gone, LinkKind};
+use super::{csrf_for, gone_page, render_page, reused, LinkCookie};
+use crate::delivery::links::{self, ConfirmOutcome, LinkKind};
 use crate::delivery::LinkToken;
-use crate::web::security::client_ip;
+use crate::web::kit::{ClientIp, CsrfForm};
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    csrf: String,
-}
+use serde::de::IgnoredAny;
 
 pub async fn page(
     req: HttpRequest,
@@ -46,25 +41,22 @@ pub async fn page(
     )
 }
 
+/// `POST /c/{token}`: one call to `delivery::links::confirm`.
 pub async fn confirm(
-    req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<String>,
-    form: web::Form<ConfirmForm>,
+    _checked: CsrfForm<LinkCookie, IgnoredAny>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, AppError> {
-    check_csrf(&req, &form.csrf)?;
     let token = LinkToken::from_url(token.into_inner());
-    let ip = client_ip(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
-    let app = state.clone();
+    let (app, now) = (state.clone(), state.clock.now());
     let outcome = state
         .db
-        .run(move |conn| links::confirm(conn, &app.config, &app.tera, &token, &ip, now))
+        .run(move |conn| links::confirm(conn, &app.config, &app.tera, &token, &ip.0, now))
         .await?;
     let pending = match outcome {
         ConfirmOutcome::Confirmed => false,
         ConfirmOutcome::Pending => true,
-        ConfirmOutcome::Gone(Gone::Confirmed) => return gone_page(&state, Gone::Confirmed),
         ConfirmOutcome::Gone(gone) => return gone_page(&state, gone),
     };
     let mut context = tera::Context::new();

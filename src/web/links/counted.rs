@@ -63,6 +63,8 @@ pub struct Spend {
     pub db: Db,
     pub clock: Clock,
     pub package_id: String,
+    /// The spend's id: a spend taken over by a second press is not given back.
+    pub spend: String,
     pub client_ip: String,
     pub size: u64,
 }
@@ -77,11 +79,12 @@ pub struct CountedBody<S> {
 }
 
 impl<S> CountedBody<S> {
-    pub fn new(inner: S, spend: Spend, in_flight: InFlight) -> CountedBody<S> {
+    /// `spend` is `None` for a file served again to a second press: nothing to give back.
+    pub fn new(inner: S, spend: Option<Spend>, in_flight: InFlight) -> CountedBody<S> {
         in_flight.enter();
         CountedBody {
             inner,
-            spend: Some(spend),
+            spend,
             in_flight,
             sent: 0,
             failed: false,
@@ -109,6 +112,7 @@ where
 impl<S> Drop for CountedBody<S> {
     fn drop(&mut self) {
         let Some(spend) = self.spend.take() else {
+            self.in_flight.leave();
             return;
         };
         // Every byte handed to the connection counts as delivered, even before the final poll.
@@ -149,6 +153,7 @@ fn give_back(spend: &Spend, sent: u64) {
                 links::give_back_download(
                     &mut conn,
                     &spend.package_id,
+                    &spend.spend,
                     sent,
                     spend.size,
                     &spend.client_ip,

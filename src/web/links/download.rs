@@ -1,27 +1,33 @@
 //! `GET /d/{token}` shows the file and (when protected) a password field; `POST /d/{token}`
-//! checks the password, consumes one download and streams the file chunk by chunk.
+//! checks the password, consumes one download (a double press spends one, see
+//! `delivery::download`) and streams the file chunk by chunk.
 
 use super::counted::{CountedBody, Spend};
-use super::{check_csrf, csrf_for, gone_page, render_page, reused};
+use super::{csrf_for, render_page, reused, LinkCookie};
 use crate::clock::format_utc;
 use crate::db::DbError;
+use crate::delivery::download::{self, DownloadPress, Granted, Refusal};
 use crate::delivery::links::{self, Found, LinkKind};
-use crate::delivery::{DeliveryError, LinkToken, PackageRow};
+use crate::delivery::{DeliveryError, LinkToken};
 use crate::mail::compose::human_size;
-use crate::request::rate_limit;
+use crate::request::ProtectionKind;
 use crate::storage;
-use crate::web::security::client_ip;
+use crate::vault::SecretString;
+use crate::web::kit::{ClientIp, CsrfForm};
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+/// The download form. No `Debug` output of the password: it is zeroized on drop.
 #[derive(Deserialize)]
 pub struct DownloadForm {
-    csrf: String,
     #[serde(default)]
     password: String,
+    /// The downloads count the page was rendered with (see `delivery::download`).
+    #[serde(default)]
+    seen: Option<String>,
 }
 
 impl std::fmt::Debug for DownloadForm {
@@ -36,18 +42,6 @@ impl Drop for DownloadForm {
     }
 }
 
-async fn lookup(
-    state: &web::Data<AppState>,
-    token: &LinkToken,
-) -> Result<Result<Found, links::Gone>, AppError> {
-    let token = LinkToken::from_url(token.expose().to_string());
-    let now = state.clock.now();
-    Ok(state
-        .db
-        .run(move |conn| links::lookup(conn, LinkKind::Download, &token, now))
-        .await?)
-}
-
 fn download_page(
     req: &HttpRequest,
     state: &AppState,
@@ -56,149 +50,106 @@ fn download_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (csrf, cookie) = csrf_for(req, state);
-    let p = &found.package;
+    let (p, r) = (&found.package, &found.request);
+    let protection = ProtectionKind::parse(&r.protection);
+    let format = crate::formats::find(&r.format_id).ok();
     let mut context = tera::Context::new();
     context.insert("file_name", &p.file_name);
     context.insert("size", &human_size(p.size));
     context.insert("sha256", &p.sha256);
     context.insert("expires", &format_utc(p.expires_at.unwrap_or_default()));
     context.insert("downloads_left", &(p.max_downloads - p.downloads).max(0));
-    context.insert("needs_password", &found.request.password_hash.is_some());
-    context.insert("reference", &found.request.reference);
-    context.insert("entra", &found.request.format_id.starts_with("entra"));
-    context.insert("format_id", &found.request.format_id);
-    context.insert("protection", &found.request.protection);
+    context.insert("seen", &p.downloads);
+    context.insert("needs_password", &r.password_hash.is_some());
+    context.insert("reference", &r.reference);
+    context.insert("entra", &format.is_some_and(|f| f.id.is_entra()));
+    context.insert("format_name", &format.map(|f| f.name));
+    context.insert("how_to_import", &format.map(|f| f.how_to_import));
+    context.insert("protection", &protection.map(ProtectionKind::as_str));
+    context.insert("pgp", &protection.is_some_and(ProtectionKind::has_pgp));
+    context.insert("pgp_guide", crate::guides::PGP_KEY);
+    context.insert("entra_guide", crate::guides::ENTRA);
     context.insert("csrf", &csrf);
     context.insert("error", &error);
     render_page(state, "links/download.html", context, status, cookie)
 }
 
+/// `GET /d/{token}`: the page, never a download.
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let token = LinkToken::from_url(token.into_inner());
-    match lookup(&state, &token).await? {
+    let (probe, now) = (
+        LinkToken::from_url(token.expose().to_string()),
+        state.clock.now(),
+    );
+    let found = state
+        .db
+        .run(move |conn| links::lookup(conn, LinkKind::Download, &probe, now))
+        .await?;
+    match found {
         Ok(found) => download_page(&req, &state, &found, None, StatusCode::OK),
         Err(gone) => reused(&state, &req, LinkKind::Download, &token, gone).await,
     }
 }
 
-/// Argon2id check on the blocking pool (it is deliberately slow).
-async fn password_matches(hash: String, password: String) -> Result<bool, AppError> {
-    web::block(move || {
-        use argon2::{PasswordHash, PasswordVerifier};
-        let mut password = password;
-        let ok = PasswordHash::new(&hash)
-            .map(|parsed| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        zeroize::Zeroize::zeroize(&mut password);
-        ok
-    })
-    .await
-    .map_err(AppError::internal)
-}
-
+/// `POST /d/{token}`: one call to `delivery::download::press`, then the file or the page.
 pub async fn download(
     req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<String>,
-    form: web::Form<DownloadForm>,
+    posted: CsrfForm<LinkCookie, DownloadForm>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, AppError> {
-    check_csrf(&req, &form.csrf)?;
+    let CsrfForm {
+        guard: cookie,
+        form,
+    } = posted;
     let token = LinkToken::from_url(token.into_inner());
-    let found = match lookup(&state, &token).await? {
-        Ok(found) => found,
-        Err(gone) => return reused(&state, &req, LinkKind::Download, &token, gone).await,
+    let press = DownloadPress {
+        token: LinkToken::from_url(token.expose().to_string()),
+        password: SecretString::new(form.password.clone()),
+        seen: form.seen.as_deref().and_then(|s| s.trim().parse().ok()),
+        browser: cookie.browser(),
+        client_ip: ip.0.clone(),
     };
-    let ip = client_ip(&req, &state.config.trusted_proxies);
-    let id = found.package.id.clone();
-    let refund = match found.request.password_hash.clone() {
-        None => false,
-        Some(hash) => {
-            let (pid, limit) = (id.clone(), state.config.wrong_password_limit);
-            let (per_ip, bucket, now) = (
-                state.config.download_passwords_per_ip_per_hour,
-                rate_limit::download_password_bucket(&ip),
-                state.clock.now(),
-            );
-            // One address may try so many passwords an hour, whatever the package.
-            let reserved = state
-                .db
-                .run(move |conn| {
-                    if !rate_limit::hit(conn, &bucket, per_ip, rate_limit::HOUR, now)? {
-                        return Ok(None);
-                    }
-                    links::reserve_attempt(conn, &pid, limit).map(Some)
-                })
-                .await?;
-            let Some(reserved) = reserved else {
-                return download_page(
-                    &req,
-                    &state,
-                    &found,
-                    Some(
-                        "Too many password attempts from your network. Wait an hour, then try \
-                         again."
-                            .into(),
-                    ),
-                    StatusCode::TOO_MANY_REQUESTS,
-                );
-            };
-            if !reserved {
-                return match lookup(&state, &token).await? {
-                    Ok(found) => download_page(
-                        &req,
-                        &state,
-                        &found,
-                        Some("Too many attempts at once. Please try again.".into()),
-                        StatusCode::CONFLICT,
-                    ),
-                    Err(gone) => gone_page(&state, gone),
-                };
-            }
-            if !password_matches(hash, form.password.clone()).await? {
-                let (app, pid, ip) = (state.clone(), id.clone(), ip.clone());
-                let now = state.clock.now();
-                let wrong = state
-                    .db
-                    .run(move |conn| {
-                        links::wrong_password(conn, &app.config, &app.tera, &pid, &ip, now)
-                    })
-                    .await?;
-                if wrong.remaining == 0 {
-                    return gone_page(&state, links::Gone::Locked);
-                }
-                let message = format!(
-                    "That password is not right. {} left before the download is locked.",
-                    match wrong.remaining {
-                        1 => "1 attempt".to_string(),
-                        n => format!("{n} attempts"),
-                    }
-                );
-                return download_page(&req, &state, &found, Some(message), StatusCode::FORBIDDEN);
-            }
-            true
+    let now = state.clock.now();
+    let outcome = download::press(&state.db, &state.config, &state.tera, press, now).await?;
+    let (found, message, status) = match outcome {
+        Ok(granted) => return stream(state, granted, ip.0).await,
+        Err(Refusal::Gone(gone)) => {
+            return reused(&state, &req, LinkKind::Download, &token, gone).await
         }
+        Err(Refusal::TooManyFromNetwork(found)) => (
+            found,
+            "Too many password attempts from your network. Wait an hour, then try again."
+                .to_string(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(Refusal::Busy(found)) => (
+            found,
+            "Too many attempts at once. Please try again.".to_string(),
+            StatusCode::CONFLICT,
+        ),
+        Err(Refusal::WrongPassword { found, remaining }) => (
+            found,
+            format!(
+                "That password is not right. {} left before the download is locked.",
+                crate::plural::count(i64::from(remaining), "attempt", "attempts")
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        Err(Refusal::Stale(found)) => (
+            found,
+            "This page was out of date, so nothing was downloaded. It now shows how many \
+             downloads are left: press Download again if you need the file."
+                .to_string(),
+            StatusCode::CONFLICT,
+        ),
     };
-    let (pid, now) = (id.clone(), state.clock.now());
-    let ip_for_refund = ip.clone();
-    let granted = state
-        .db
-        .run(move |conn| links::consume_download(conn, &pid, refund, &ip, now))
-        .await?;
-    if !granted {
-        return match lookup(&state, &token).await? {
-            Ok(_) => Err(AppError::Unavailable),
-            Err(gone) => gone_page(&state, gone),
-        };
-    }
-    stream(state, found.package, ip_for_refund).await
+    download_page(&req, &state, &found, Some(message), status)
 }
 
 /// `Content-Disposition` file name: letters, digits, `.`, `-`, `_` only.
@@ -227,17 +178,19 @@ pub fn safe_file_name(name: &str) -> String {
 /// before the stream is given back unless its last byte goes out.
 async fn stream(
     state: web::Data<AppState>,
-    package: PackageRow,
+    granted: Granted,
     client_ip: String,
 ) -> Result<HttpResponse, AppError> {
+    let package = granted.package;
     let size = u64::try_from(package.size).unwrap_or(0);
-    let spend = Spend {
+    let spend = granted.spend.map(|spend| Spend {
         db: state.db.clone(),
         clock: state.clock.clone(),
         package_id: package.id.to_string(),
+        spend,
         client_ip,
         size,
-    };
+    });
     // From here on, a failure (even reading the key) gives the download back.
     let (rx_tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     let body = CountedBody::new(

@@ -5,12 +5,15 @@ mod confirm;
 pub mod counted;
 mod download;
 
+use super::kit::{respond, CsrfSource};
 use super::{csrf, AppError, AppState};
 use crate::delivery::links::{self, Gone, LinkKind};
 use crate::delivery::LinkToken;
 use actix_web::cookie::Cookie;
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use std::future::{ready, Ready};
 
 /// Double-submit CSRF cookie for the link pages (the customer has no session).
 const CSRF_COOKIE: &str = "sp_link_csrf";
@@ -41,10 +44,34 @@ fn csrf_for(req: &HttpRequest, state: &AppState) -> (String, Option<Cookie<'stat
     (value, Some(cookie))
 }
 
-/// The submitted form value must equal the cookie (constant-time).
-fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
-    let cookie = csrf::request_cookie(req, CSRF_COOKIE).ok_or(AppError::Csrf)?;
-    csrf::verify(cookie.value(), Some(submitted))
+/// The link pages' CSRF guard: the browser's double-submit cookie, which a form's `csrf`
+/// field must equal (constant-time). The customer has no session on these pages.
+pub struct LinkCookie(Option<String>);
+
+impl FromRequest for LinkCookie {
+    type Error = AppError;
+    type Future = Ready<Result<LinkCookie, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(LinkCookie(
+            csrf::request_cookie(req, CSRF_COOKIE).map(|c| c.value().to_string()),
+        )))
+    }
+}
+
+impl CsrfSource for LinkCookie {
+    fn check_csrf(&self, submitted: Option<&str>) -> Result<(), AppError> {
+        csrf::verify(self.0.as_deref().ok_or(AppError::Csrf)?, submitted)
+    }
+}
+
+impl LinkCookie {
+    /// Which browser this is, as the download records it: a hash, never the cookie itself.
+    pub fn browser(&self) -> Option<String> {
+        self.0
+            .as_deref()
+            .map(|v| csrf::token_hash(&format!("link-browser:{v}")))
+    }
 }
 
 /// Renders `template` with `status` (and the CSRF cookie, when a new one was made).
@@ -55,8 +82,7 @@ fn render_page(
     status: StatusCode,
     cookie: Option<Cookie<'static>>,
 ) -> Result<HttpResponse, AppError> {
-    let mut response = state.render(template, context)?;
-    *response.status_mut() = status;
+    let mut response = respond::page_with(state, template, context, status)?;
     if let Some(cookie) = cookie {
         response
             .add_cookie(&cookie)

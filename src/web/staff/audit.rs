@@ -1,11 +1,11 @@
 //! `GET /staff/audit?page=N`: the audit log, newest first, for admins.
 
-use super::{page_context, require_admin, signed_in, StaffError};
 use crate::db::schema::audit_log;
 use crate::db::DbError;
 use crate::staff::review::history_line;
-use crate::web::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::web::kit::AdminSession;
+use crate::web::{AppError, AppState};
+use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 
@@ -18,12 +18,10 @@ pub struct AuditQuery {
 }
 
 pub async fn page(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    session: AdminSession,
     query: web::Query<AuditQuery>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    require_admin(&session)?;
+) -> Result<HttpResponse, AppError> {
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let (rows, total) = state
         .db
@@ -48,10 +46,10 @@ pub async fn page(
         .await?;
     let lines: Vec<_> = rows.into_iter().map(history_line).collect();
     let pages = ((total + PAGE - 1) / PAGE).max(1);
-    let mut ctx = page_context(&session);
+    let mut ctx = session.context();
     ctx.insert("rows", &lines);
     ctx.insert("page", &page);
     ctx.insert("pages", &pages);
     ctx.insert("total", &total);
-    Ok(state.render("staff/audit.html", ctx)?)
+    session.page(&state, "staff/audit.html", ctx).await
 }

@@ -1,15 +1,12 @@
 //! `GET /staff/customers` (admin): customers with their registered emails and domain;
 //! `POST /staff/customers/{id}` saves one customer's edit.
 
-use super::{
-    check_csrf, client_ip, page_context, render_status, require_admin, see_other, signed_in,
-    StaffError,
-};
 use crate::db::DbError;
 use crate::staff::customers::{self, CustomerEdit, EditError};
+use crate::web::kit::{see_other, AdminSession, ClientIp, CsrfForm};
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -18,12 +15,10 @@ pub struct PageQuery {
 }
 
 pub async fn page(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    session: AdminSession,
     query: web::Query<PageQuery>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    require_admin(&session)?;
+) -> Result<HttpResponse, AppError> {
     let notice = match query.done.as_deref() {
         Some("saved") => Some("Saved; the change is in the audit log."),
         Some("unchanged") => Some("Nothing changed."),
@@ -34,40 +29,42 @@ pub async fn page(
 
 async fn render(
     state: &AppState,
-    session: &crate::staff::session::Session,
+    session: &AdminSession,
     notice: Option<&str>,
     problem: Option<(String, String)>,
     status: StatusCode,
-) -> Result<HttpResponse, StaffError> {
+) -> Result<HttpResponse, AppError> {
     let list = state
         .db
         .run(|conn| customers::list(conn).map_err(DbError::Query))
         .await?;
-    let mut ctx = page_context(session);
+    let mut ctx = session.context();
     ctx.insert("customers", &list);
     ctx.insert("notice", &notice);
     ctx.insert("problem_for", &problem.as_ref().map(|p| p.0.clone()));
     ctx.insert("problem", &problem.map(|p| p.1));
-    render_status(state, "staff/customers.html", ctx, status)
+    session
+        .page_with(state, "staff/customers.html", ctx, status)
+        .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct EditForm {
-    csrf: Option<String>,
     emails: String,
     domain: String,
 }
 
 pub async fn save(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<EditForm>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    require_admin(&session)?;
-    check_csrf(&session, form.csrf.as_deref())?;
+    posted: CsrfForm<AdminSession, EditForm>,
+    ip: ClientIp,
+) -> Result<HttpResponse, AppError> {
+    let CsrfForm {
+        guard: session,
+        form,
+    } = posted;
     let id = path.into_inner();
     let edit = match CustomerEdit::parse(&form.emails, &form.domain) {
         Ok(edit) => edit,
@@ -82,11 +79,7 @@ pub async fn save(
             .await
         }
     };
-    let (actor, ip, now) = (
-        session.staff.actor(),
-        client_ip(&req, &state),
-        state.clock.now(),
-    );
+    let (actor, ip, now) = (session.actor(), ip.0, state.clock.now());
     let customer = id.clone();
     let result = state
         .db
@@ -97,7 +90,7 @@ pub async fn save(
     match result {
         Ok(true) => Ok(see_other("/staff/customers?done=saved")),
         Ok(false) => Ok(see_other("/staff/customers?done=unchanged")),
-        Err(EditError::NotFound) => Err(StaffError::App(AppError::NotFound)),
+        Err(EditError::NotFound) => Err(AppError::NotFound),
         Err(e @ EditError::Taken(_)) => {
             render(
                 &state,

@@ -1,13 +1,14 @@
 //! `GET /staff/emails`: the outbox with each message's state (queued, sent, retrying with the
 //! last error, failed), never a body; `POST /staff/emails/{id}/retry` puts a failed one back.
 
-use super::{check_csrf, page_context, see_other, signed_in, StaffError};
 use crate::db::DbError;
 use crate::delivery::notify;
 use crate::lifecycle::Who;
 use crate::staff::outbox;
-use crate::web::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::web::kit::{see_other, ClientIp, CsrfForm, StaffSession};
+use crate::web::{AppError, AppState};
+use actix_web::{web, HttpResponse};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 /// The filters of the emails page.
@@ -20,11 +21,10 @@ pub struct EmailsQuery {
 }
 
 pub async fn page(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    session: StaffSession,
     query: web::Query<EmailsQuery>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
+) -> Result<HttpResponse, AppError> {
     let selected = query
         .state
         .as_deref()
@@ -36,7 +36,7 @@ pub async fn page(
         .db
         .run(move |conn| outbox::emails(conn, None, Some(&filter)).map_err(DbError::Query))
         .await?;
-    let mut ctx = page_context(&session);
+    let mut ctx = session.context();
     ctx.insert("emails", &emails);
     ctx.insert("statuses", STATUSES);
     ctx.insert("selected", &selected);
@@ -48,29 +48,21 @@ pub async fn page(
             _ => None,
         },
     );
-    Ok(state.render("staff/emails.html", ctx)?)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct RetryForm {
-    csrf: Option<String>,
+    session.page(&state, "staff/emails.html", ctx).await
 }
 
 /// Puts a failed email without one-time links back in the queue (link-bearing ones are
 /// re-sent from the request page, with new links).
 pub async fn retry(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<RetryForm>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    check_csrf(&session, form.csrf.as_deref())?;
+    posted: CsrfForm<StaffSession, IgnoredAny>,
+    ip: ClientIp,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let now = state.clock.now();
-    let actor = session.staff.actor();
-    let ip = super::client_ip(&req, &state);
+    let actor = posted.guard.actor();
+    let ip = ip.0;
     let retried = state
         .db
         .run(move |conn| {
@@ -80,8 +72,7 @@ pub async fn retry(
             };
             notify::retry_failed(conn, &id, who, now)
         })
-        .await
-        .map_err(crate::web::AppError::from)?;
+        .await?;
     Ok(see_other(if retried {
         "/staff/emails?state=queued&done=retried"
     } else {

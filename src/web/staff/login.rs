@@ -1,6 +1,6 @@
 //! `GET/POST /staff/login` and `POST /staff/logout`.
 
-use super::{client_ip, cookie_value, see_other, signed_in, StaffError, COOKIE};
+use super::COOKIE;
 use crate::audit::{self, Entry};
 use crate::db::{write_tx, DbError};
 use crate::staff::login::{self, Outcome, GENERIC_FAILURE, THROTTLED};
@@ -8,11 +8,16 @@ use crate::staff::totp::TotpCode;
 use crate::staff::{password, session};
 use crate::vault::SecretString;
 use crate::web::csrf::{self, random_token, session_cookie, token_hash};
+use crate::web::kit::staff::cookie_value;
+use crate::web::kit::{respond, see_other, ClientIp, CsrfForm, CsrfSource, StaffSession};
 use crate::web::{AppError, AppState};
 use actix_web::cookie::Cookie;
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
+use std::future::{ready, Ready};
 
 /// The sign-in form's CSRF token: derived from the anonymous cookie, which a cross-site page
 /// can neither read nor send (SameSite=Strict).
@@ -20,12 +25,28 @@ fn login_csrf(cookie: &str) -> String {
     token_hash(&format!("seedport:staff-login:{cookie}"))
 }
 
+/// The sign-in form's CSRF guard: the browser's staff cookie as it was before sign-in.
+pub struct LoginCookie(Option<String>);
+
+impl FromRequest for LoginCookie {
+    type Error = AppError;
+    type Future = Ready<Result<LoginCookie, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(LoginCookie(cookie_value(req))))
+    }
+}
+
+impl CsrfSource for LoginCookie {
+    fn check_csrf(&self, submitted: Option<&str>) -> Result<(), AppError> {
+        let expected = self.0.as_deref().map(login_csrf).unwrap_or_default();
+        csrf::verify(&expected, submitted)
+    }
+}
+
 /// The sign-in page. Sets an anonymous cookie when the browser has none (no server state).
 /// Signing in while signed in replaces the current session.
-pub async fn form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, StaffError> {
+pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     render_form(&req, &state, None, "", StatusCode::OK)
 }
 
@@ -35,7 +56,7 @@ fn render_form(
     error: Option<&str>,
     email: &str,
     status: StatusCode,
-) -> Result<HttpResponse, StaffError> {
+) -> Result<HttpResponse, AppError> {
     let (cookie, fresh) = match cookie_value(req) {
         Some(c) => (c, false),
         None => (random_token("sp_pre_"), true),
@@ -44,8 +65,7 @@ fn render_form(
     ctx.insert("csrf", &login_csrf(&cookie));
     ctx.insert("error", &error);
     ctx.insert("email", email);
-    let mut response = state.render("staff/login.html", ctx)?;
-    *response.status_mut() = status;
+    let mut response = respond::page_with(state, "staff/login.html", ctx, status)?;
     if fresh {
         response
             .add_cookie(&session_cookie(
@@ -53,7 +73,7 @@ fn render_form(
                 cookie,
                 &state.config,
             ))
-            .map_err(|e| StaffError::App(AppError::internal(e)))?;
+            .map_err(AppError::internal)?;
     }
     Ok(response)
 }
@@ -66,23 +86,23 @@ pub struct LoginForm {
     email: String,
     password: String,
     code: String,
-    csrf: Option<String>,
 }
 
 /// Checks credentials; on success starts a new session under a new id.
 pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
-) -> Result<HttpResponse, StaffError> {
-    let form = form.into_inner();
-    let old_cookie = cookie_value(&req);
-    let expected = old_cookie.as_deref().map(login_csrf).unwrap_or_default();
-    csrf::verify(&expected, form.csrf.as_deref())?;
+    posted: CsrfForm<LoginCookie, LoginForm>,
+    ip: ClientIp,
+) -> Result<HttpResponse, AppError> {
+    let CsrfForm {
+        guard: LoginCookie(old_cookie),
+        form,
+    } = posted;
     let code = TotpCode::parse(&form.code);
     let email = form.email.clone();
     let password = SecretString::new(form.password);
-    let ip = client_ip(&req, &state);
+    let ip = ip.0;
     let now = state.clock.now();
     // Phase 1 holds a connection for two short statements; the hash runs with none held.
     let begin_ip = ip.clone();
@@ -131,24 +151,18 @@ pub async fn submit(
             id.expose().to_string(),
             &state.config,
         ))
-        .map_err(|e| StaffError::App(AppError::internal(e)))?;
+        .map_err(AppError::internal)?;
     Ok(response)
-}
-
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    csrf: Option<String>,
 }
 
 /// Ends the session on the server and clears the cookie.
 pub async fn logout(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<LogoutForm>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    super::check_csrf(&session, form.csrf.as_deref())?;
-    let ip = client_ip(&req, &state);
+    posted: CsrfForm<StaffSession, IgnoredAny>,
+    ip: ClientIp,
+) -> Result<HttpResponse, AppError> {
+    let StaffSession(session) = posted.guard;
+    let ip = ip.0;
     let now = state.clock.now();
     state
         .db
@@ -175,8 +189,6 @@ pub async fn logout(
     gone.set_path("/");
     gone.set_secure(!state.config.is_demo());
     gone.make_removal();
-    response
-        .add_cookie(&gone)
-        .map_err(|e| StaffError::App(AppError::internal(e)))?;
+    response.add_cookie(&gone).map_err(AppError::internal)?;
     Ok(response)
 }

@@ -1,10 +1,10 @@
 //! `GET /staff/orders?q=…`: customers, orders, shipments and deliveries, searchable.
 
-use super::{page_context, signed_in, StaffError};
 use crate::db::DbError;
 use crate::staff::orders;
-use crate::web::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::web::kit::StaffSession;
+use crate::web::{AppError, AppState};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -13,11 +13,10 @@ pub struct OrdersQuery {
 }
 
 pub async fn page(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    session: StaffSession,
     query: web::Query<OrdersQuery>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
+) -> Result<HttpResponse, AppError> {
     let q: String = query
         .q
         .clone()
@@ -30,8 +29,8 @@ pub async fn page(
         .db
         .run(move |conn| orders::search(conn, &search).map_err(DbError::Query))
         .await?;
-    let mut ctx = page_context(&session);
+    let mut ctx = session.context();
     ctx.insert("q", q.trim());
     ctx.insert("orders", &found);
-    Ok(state.render("staff/orders.html", ctx)?)
+    session.page(&state, "staff/orders.html", ctx).await
 }

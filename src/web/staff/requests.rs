@@ -2,7 +2,6 @@
 //! reject, and the actions on a request's packages (re-send, re-issue, cancel, extend), each
 //! behind a fresh authenticator code.
 
-use super::{check_csrf, client_ip, page_context, render_status, see_other, signed_in, StaffError};
 use crate::clock::format_utc;
 use crate::db::DbConnection;
 use crate::db::DbError;
@@ -13,11 +12,11 @@ use crate::delivery::{
 use crate::lifecycle::{PackageId, RequestId, State, Who};
 use crate::staff::login::{confirm_code, LoginError};
 use crate::staff::review::{self, Filter};
-use crate::staff::session::Session;
 use crate::staff::totp::TotpCode;
+use crate::web::kit::{see_other, ClientIp, CsrfForm, StaffSession};
 use crate::web::{AppError, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 /// Shown next to a code field when the code is refused.
@@ -31,31 +30,25 @@ pub struct QueueQuery {
 
 /// `GET /staff/requests?state=…`: oldest first, one filter per state with its count.
 pub async fn queue(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    session: StaffSession,
     query: web::Query<QueueQuery>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
+) -> Result<HttpResponse, AppError> {
     let filter = Filter::parse(query.state.as_deref());
     let now = state.clock.now();
-    let (rows, counts) = state
+    let rows = state
         .db
-        .run(move |conn| {
-            let rows = review::queue(conn, filter, now)?;
-            let counts = review::counts(conn)?;
-            Ok::<_, DbError>((rows, counts))
-        })
+        .run(move |conn| review::queue(conn, filter, now).map_err(DbError::Query))
         .await?;
-    let mut ctx = page_context(&session);
+    let mut ctx = session.context();
     ctx.insert("rows", &rows);
-    ctx.insert("counts", &counts);
     ctx.insert("selected", filter.as_str());
     let label = match filter {
         Filter::State(s) => s.label(),
         Filter::All => "of any state",
     };
     ctx.insert("selected_label", label);
-    Ok(state.render("staff/requests.html", ctx)?)
+    session.page(&state, "staff/requests.html", ctx).await
 }
 
 #[derive(Deserialize)]
@@ -65,12 +58,11 @@ pub struct DetailQuery {
 
 /// `GET /staff/requests/{id}`.
 pub async fn detail(
-    req: HttpRequest,
     state: web::Data<AppState>,
+    session: StaffSession,
     path: web::Path<String>,
     query: web::Query<DetailQuery>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
+) -> Result<HttpResponse, AppError> {
     let notice = match query.done.as_deref() {
         Some("approved") => Some("You approved this request."),
         Some("rejected") => Some("You rejected this request; the customer will be told why."),
@@ -96,20 +88,20 @@ pub async fn detail(
 /// Renders the detail page with `status`; `extra` adds form errors or notices.
 async fn render_detail(
     state: &AppState,
-    session: &Session,
+    session: &StaffSession,
     id: RequestId,
     extra: impl FnOnce(&mut tera::Context),
     status: StatusCode,
-) -> Result<HttpResponse, StaffError> {
+) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let found = state
         .db
         .run(move |conn| review::detail(conn, &id, now).map_err(DbError::Query))
         .await?;
     let Some(detail) = found else {
-        return Err(StaffError::App(AppError::NotFound));
+        return Err(AppError::NotFound);
     };
-    let mut ctx = page_context(session);
+    let mut ctx = session.context();
     ctx.insert("r", &detail);
     ctx.insert("max_reason", &MAX_REASON_CHARS);
     ctx.insert("max_extend", &MAX_EXTEND_DAYS);
@@ -120,14 +112,15 @@ async fn render_detail(
     ctx.insert("reason_error", &None::<String>);
     ctx.insert("reason", "");
     extra(&mut ctx);
-    render_status(state, "staff/request.html", ctx, status)
+    session
+        .page_with(state, "staff/request.html", ctx, status)
+        .await
 }
 
 /// A form that needs a fresh authenticator code. No `Debug`: it holds a TOTP code.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CodeForm {
-    csrf: Option<String>,
     code: String,
     days: Option<String>,
 }
@@ -141,9 +134,9 @@ enum Stepped<T> {
 /// Checks the fresh code and runs `action` on the same connection; the code is consumed even
 /// when the action is refused, so it cannot be replayed.
 async fn with_fresh_code<T, F>(
-    req: &HttpRequest,
     state: &web::Data<AppState>,
-    session: &Session,
+    session: &StaffSession,
+    ip: &ClientIp,
     code: &str,
     action: F,
 ) -> Result<Stepped<T>, AppError>
@@ -154,8 +147,8 @@ where
     let code = TotpCode::parse(code);
     let now = state.clock.now();
     let app = state.clone();
-    let staff_id = session.staff.id.clone();
-    let ip = client_ip(req, state);
+    let staff_id = session.0.staff.id.clone();
+    let ip = ip.0.clone();
     state
         .db
         .run(move |conn| {
@@ -169,23 +162,31 @@ where
 
 /// `POST /staff/requests/{id}/approve`: needs a fresh, unused TOTP code.
 pub async fn approve(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<CodeForm>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    check_csrf(&session, form.csrf.as_deref())?;
+    posted: CsrfForm<StaffSession, CodeForm>,
+    client: ClientIp,
+) -> Result<HttpResponse, AppError> {
+    let CsrfForm {
+        guard: session,
+        form,
+    } = posted;
     let id = RequestId::from_raw(path.into_inner());
-    let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
+    let (actor, ip) = (session.actor(), client.0.clone());
     let request_id = id.clone();
-    let result = with_fresh_code(&req, &state, &session, &form.code, move |conn, app, now| {
-        let who = Who {
-            actor: &actor,
-            client_ip: &ip,
-        };
-        delivery::approve(conn, &app.config, &app.tera, &request_id, who, now)
-    })
+    let result = with_fresh_code(
+        &state,
+        &session,
+        &client,
+        &form.code,
+        move |conn, app, now| {
+            let who = Who {
+                actor: &actor,
+                client_ip: &ip,
+            };
+            delivery::approve(conn, &app.config, &app.tera, &request_id, who, now)
+        },
+    )
     .await;
     match result {
         Ok(Stepped::BadCode) => bad_code(&state, &session, id, "approve").await,
@@ -194,26 +195,27 @@ pub async fn approve(
             already_decided(&state, &session, id, first).await
         }
         Err(AppError::Conflict(message)) => problem(&state, &session, id, message).await,
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct RejectForm {
-    csrf: Option<String>,
     reason: String,
 }
 
 /// `POST /staff/requests/{id}/reject`: needs a reason, which the customer will read.
 pub async fn reject(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    form: web::Form<RejectForm>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    check_csrf(&session, form.csrf.as_deref())?;
+    posted: CsrfForm<StaffSession, RejectForm>,
+    client: ClientIp,
+) -> Result<HttpResponse, AppError> {
+    let CsrfForm {
+        guard: session,
+        form,
+    } = posted;
     let id = RequestId::from_raw(path.into_inner());
     let reason = form.reason.trim().to_string();
     if delivery::parse_reason(&reason).is_err() {
@@ -234,7 +236,7 @@ pub async fn reject(
         )
         .await;
     }
-    let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
+    let (actor, ip) = (session.actor(), client.0);
     let (app, request_id, now) = (state.clone(), id.clone(), state.clock.now());
     let outcome = state
         .db
@@ -245,8 +247,7 @@ pub async fn reject(
             };
             delivery::reject(conn, &app.config, &app.tera, &request_id, who, &reason, now)
         })
-        .await
-        .map_err(AppError::from)?;
+        .await?;
     match outcome {
         RejectOutcome::Rejected { .. } => Ok(decided(&id, "rejected")),
         RejectOutcome::AlreadyDecided(first) => already_decided(&state, &session, id, first).await,
@@ -275,20 +276,22 @@ impl PackageAction {
 
 /// `POST /staff/packages/{id}/{action}`: one action on one package, behind a fresh code.
 pub async fn package_action(
-    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: web::Form<CodeForm>,
-) -> Result<HttpResponse, StaffError> {
-    let session = signed_in(&req, &state).await?;
-    check_csrf(&session, form.csrf.as_deref())?;
+    posted: CsrfForm<StaffSession, CodeForm>,
+    client: ClientIp,
+) -> Result<HttpResponse, AppError> {
+    let CsrfForm {
+        guard: session,
+        form,
+    } = posted;
     let (raw_id, raw_action) = path.into_inner();
     let action = match raw_action.as_str() {
         "resend" => PackageAction::Resend,
         "reissue" => PackageAction::Reissue,
         "cancel" => PackageAction::Cancel,
         "extend" => PackageAction::Extend,
-        _ => return Err(StaffError::App(AppError::NotFound)),
+        _ => return Err(AppError::NotFound),
     };
     let package_id = PackageId::from_raw(raw_id);
     let pid = package_id.clone();
@@ -297,7 +300,7 @@ pub async fn package_action(
         .run(move |conn| delivery::package(conn, &pid).map_err(DbError::Query))
         .await?
         .map(|p| p.request_id)
-        .ok_or(StaffError::App(AppError::NotFound))?;
+        .ok_or(AppError::NotFound)?;
     let days = match action {
         PackageAction::Extend => match form.days.as_deref().map(str::trim).map(str::parse::<u32>) {
             Some(Ok(d)) if (1..=MAX_EXTEND_DAYS).contains(&d) => d,
@@ -308,24 +311,30 @@ pub async fn package_action(
         },
         _ => 0,
     };
-    let (actor, ip) = (session.staff.actor(), client_ip(&req, &state));
-    let result = with_fresh_code(&req, &state, &session, &form.code, move |conn, app, now| {
-        let who = Who {
-            actor: &actor,
-            client_ip: &ip,
-        };
-        let done: ActionDone = match action {
-            PackageAction::Resend => {
-                delivery::resend(conn, &app.config, &app.tera, &package_id, who, now)?
-            }
-            PackageAction::Reissue => {
-                delivery::reissue(conn, &app.config, &app.tera, &package_id, who, now)?
-            }
-            PackageAction::Cancel => delivery::cancel(conn, &package_id, who, now)?,
-            PackageAction::Extend => delivery::extend(conn, &package_id, days, who, now)?,
-        };
-        Ok(done)
-    })
+    let (actor, ip) = (session.actor(), client.0.clone());
+    let result = with_fresh_code(
+        &state,
+        &session,
+        &client,
+        &form.code,
+        move |conn, app, now| {
+            let who = Who {
+                actor: &actor,
+                client_ip: &ip,
+            };
+            let done: ActionDone = match action {
+                PackageAction::Resend => {
+                    delivery::resend(conn, &app.config, &app.tera, &package_id, who, now)?
+                }
+                PackageAction::Reissue => {
+                    delivery::reissue(conn, &app.config, &app.tera, &package_id, who, now)?
+                }
+                PackageAction::Cancel => delivery::cancel(conn, &package_id, who, now)?,
+                PackageAction::Extend => delivery::extend(conn, &package_id, days, who, now)?,
+            };
+            Ok(done)
+        },
+    )
     .await;
     match result {
         Ok(Stepped::BadCode) => bad_code(&state, &session, request_id, raw_action.as_str()).await,
@@ -333,7 +342,7 @@ pub async fn package_action(
         Err(AppError::Conflict(message)) | Err(AppError::BadRequest(message)) => {
             problem(&state, &session, request_id, message).await
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
@@ -344,10 +353,10 @@ fn decided(id: &RequestId, done: &str) -> HttpResponse {
 
 async fn bad_code(
     state: &AppState,
-    session: &Session,
+    session: &StaffSession,
     id: RequestId,
     action: &str,
-) -> Result<HttpResponse, StaffError> {
+) -> Result<HttpResponse, AppError> {
     let action = action.to_string();
     render_detail(
         state,
@@ -365,10 +374,10 @@ async fn bad_code(
 
 async fn problem(
     state: &AppState,
-    session: &Session,
+    session: &StaffSession,
     id: RequestId,
     message: String,
-) -> Result<HttpResponse, StaffError> {
+) -> Result<HttpResponse, AppError> {
     render_detail(
         state,
         session,
@@ -382,10 +391,10 @@ async fn problem(
 /// The loser of a race sees who decided first, and when.
 async fn already_decided(
     state: &AppState,
-    session: &Session,
+    session: &StaffSession,
     id: RequestId,
     first: AlreadyDecided,
-) -> Result<HttpResponse, StaffError> {
+) -> Result<HttpResponse, AppError> {
     let message = match (first.by, first.at) {
         (Some(by), Some(at)) => format!(
             "Nothing changed: this request was already {} by {} at {}.",
