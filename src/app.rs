@@ -59,6 +59,17 @@ pub fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// Production refuses a database demo mode has run on, for `serve` and for every command that
+/// would put real seeds or accounts into it (`import`, `staff add`, ...): production would never
+/// serve them, and the demo admin's printed credentials would sit beside them. Commands that only
+/// read or keep the data (`backup`, `audit verify`, `migrate`) work on it, and `doctor` reports it.
+pub fn refuse_demo_database(config: &Config, conn: &mut db::DbConnection) -> anyhow::Result<()> {
+    if config.mode == Mode::Production && db::marks::is_demo(conn)? {
+        anyhow::bail!(db::marks::REFUSAL);
+    }
+    Ok(())
+}
+
 /// Everything `serve` builds before it listens.
 pub fn build_state(config: Config, master: MasterKey, clock: Clock) -> anyhow::Result<AppState> {
     let db = open_database(&config)?;
@@ -67,8 +78,8 @@ pub fn build_state(config: Config, master: MasterKey, clock: Clock) -> anyhow::R
         let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
         if config.is_demo() {
             db::marks::mark_demo(&mut conn, clock.now())?;
-        } else if db::marks::is_demo(&mut conn)? {
-            anyhow::bail!(db::marks::REFUSAL);
+        } else {
+            refuse_demo_database(&config, &mut conn)?;
         }
     }
     if config.is_demo() {

@@ -11,6 +11,8 @@ pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guides;
 pub mod import;
 pub mod jobs;

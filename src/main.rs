@@ -213,6 +213,15 @@ fn staff(config: &Config, action: StaffCommand) -> anyhow::Result<ExitCode> {
     use seedport::staff::cli;
     let db = seedport::app::open_database(config)?;
     let mut conn = db.get()?;
+    // Accounts made or reset on a demo database could never sign in to production.
+    if matches!(
+        action,
+        StaffCommand::Add { .. }
+            | StaffCommand::ResetPassword { .. }
+            | StaffCommand::ResetTotp { .. }
+    ) {
+        seedport::app::refuse_demo_database(config, &mut conn)?;
+    }
     let now = seedport::clock::Clock::System.now();
     let password = |file: Option<PathBuf>| file.map(|f| cli::read_password_file(&f)).transpose();
     match action {
@@ -290,6 +299,7 @@ fn import(config: &Config, manifest: &std::path::Path) -> anyhow::Result<ExitCod
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut conn = db.get()?;
+    seedport::app::refuse_demo_database(config, &mut conn)?;
     let started = std::time::Instant::now();
     let now = seedport::clock::Clock::System.now();
     let outcome =

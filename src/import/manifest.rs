@@ -59,7 +59,7 @@ pub struct ShipmentSpec {
 impl Manifest {
     pub fn parse(text: &str) -> anyhow::Result<Manifest> {
         let manifest: Manifest =
-            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", toml_problem(text, &e)))?;
         manifest.check()?;
         Ok(manifest)
     }
@@ -93,6 +93,22 @@ impl Manifest {
     }
 }
 
+/// The TOML error in words. Some syntax errors (a lone carriage return) carry no message of
+/// their own; those still say where the file stops being TOML (found by fuzzing).
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    if !message.is_empty() {
+        return message.to_string();
+    }
+    let at = e.span().map_or(0, |s| s.start).min(text.len());
+    let before = text.as_bytes().get(..at).unwrap_or_default();
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    format!(
+        "the manifest is not valid TOML at line {line} (check for a stray character, such as a \
+         carriage return without a line feed, or an unclosed quote)"
+    )
+}
+
 /// A manifest with its token files read, ready to import.
 pub struct ImportInput {
     pub manifest: Manifest,
@@ -121,5 +137,19 @@ impl ImportInput {
             files.push((file.display().to_string(), bytes));
         }
         Ok(ImportInput { manifest, files })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the manifest fuzz target: a lone carriage return was refused with no words.
+    #[test]
+    fn every_toml_error_has_a_message() {
+        for text in ["\r", "[customer]\r", "a = \"\r", "[[shipments]]\nx = 1\r\r"] {
+            let e = Manifest::parse(text).unwrap_err().to_string();
+            assert!(e.trim().len() > 10, "{text:?}: {e:?}");
+        }
     }
 }

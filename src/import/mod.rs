@@ -6,7 +6,7 @@ mod csv_file;
 pub mod factory;
 pub mod intake;
 pub mod manifest;
-mod pskc_plain;
+pub(crate) mod pskc_plain;
 
 pub use factory::{FactoryFile, FactoryInput, Problem, TokenOverrides};
 pub use manifest::{ImportInput, Manifest};

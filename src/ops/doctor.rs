@@ -50,7 +50,10 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<ExitCode> {
         println!("all checks passed");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{problems} problem(s) found");
+        println!(
+            "{} found",
+            crate::plural::count(i64::from(problems), "problem", "problems")
+        );
         Ok(ExitCode::FAILURE)
     }
 }
@@ -107,14 +110,42 @@ fn database(config: &Config) -> Check {
         }
     };
     match crate::db::pending_migrations(&mut conn) {
-        Ok(0) => Check::Ok(format!("database {described} is reachable and migrated")),
+        Ok(0) => demo_mark(config, &mut conn, &described),
         Ok(n) => Check::problem(
-            format!("database {described} has {n} migration(s) to apply"),
+            format!(
+                "database {described} has {} to apply",
+                crate::plural::count(
+                    i64::try_from(n).unwrap_or(i64::MAX),
+                    "migration",
+                    "migrations"
+                )
+            ),
             "run `seedport migrate` (serve also applies them at start)",
         ),
         Err(e) => Check::problem(
             format!("database {described}: cannot read its migrations: {e:#}"),
             "check that database_url names a seedport database",
+        ),
+    }
+}
+
+/// A migrated database demo mode has run on: fine in demo mode, the problem that stops `serve`
+/// in production.
+fn demo_mark(config: &Config, conn: &mut crate::db::DbConnection, described: &str) -> Check {
+    match (crate::db::marks::is_demo(conn), config.mode) {
+        (Err(e), _) => Check::problem(
+            format!("database {described}: cannot read its marks: {e}"),
+            "check that database_url names a seedport database",
+        ),
+        (Ok(false), _) => Check::Ok(format!("database {described} is reachable and migrated")),
+        (Ok(true), Mode::Demo) => Check::Ok(format!(
+            "database {described} is reachable and migrated (a demo database: production mode will refuse it)"
+        )),
+        (Ok(true), Mode::Production) => Check::problem(
+            format!(
+                "database {described} is a demo database: demo mode has run on it, so it holds demo data and a demo admin whose credentials every demo start printed; production refuses to serve it"
+            ),
+            "point database_url (or DATABASE_URL) at a new, empty database, run `seedport migrate`, create the real accounts with `seedport staff add` and import the real orders with `seedport import` (`seedport backup` still copies the demo database if you want to keep it)",
         ),
     }
 }

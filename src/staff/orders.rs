@@ -134,111 +134,120 @@ fn matching_order_ids(
     Ok(ids)
 }
 
+/// An order with its customer's name, as the orders view reads it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = orders)]
+struct OrderRecord {
+    customer_id: String,
+    #[diesel(select_expression = customers::name)]
+    customer_name: String,
+    po_number: String,
+    invoice_number: String,
+    created_at: i64,
+}
+
+/// A shipment of the order.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = shipments)]
+struct ShipmentRecord {
+    id: String,
+    shipment_number: String,
+    ship_date: String,
+    locked_at: Option<i64>,
+}
+
 fn order_view(conn: &mut DbConnection, order_id: &str) -> Result<OrderView, diesel::result::Error> {
-    let (customer_id, customer, po, invoice, created_at): (String, String, String, String, i64) =
-        orders::table
-            .inner_join(customers::table)
-            .filter(orders::id.eq(order_id))
-            .select((
-                customers::id,
-                customers::name,
-                orders::po_number,
-                orders::invoice_number,
-                orders::created_at,
-            ))
-            .first(conn)?;
+    let order: OrderRecord = orders::table
+        .inner_join(customers::table)
+        .filter(orders::id.eq(order_id))
+        .select(OrderRecord::as_select())
+        .first(conn)?;
     let emails: Vec<String> = customer_emails::table
-        .filter(customer_emails::customer_id.eq(&customer_id))
+        .filter(customer_emails::customer_id.eq(&order.customer_id))
         .order(customer_emails::email.asc())
         .select(customer_emails::email)
         .load(conn)?;
-    let rows: Vec<(String, String, String, Option<i64>)> = shipments::table
+    let rows: Vec<ShipmentRecord> = shipments::table
         .filter(shipments::order_id.eq(order_id))
         .order(shipments::shipment_number.asc())
-        .select((
-            shipments::id,
-            shipments::shipment_number,
-            shipments::ship_date,
-            shipments::locked_at,
-        ))
+        .select(ShipmentRecord::as_select())
         .load(conn)?;
     let mut views = Vec::with_capacity(rows.len());
-    for (id, number, ship_date, locked_at) in rows {
-        let (token_count, models) = token_summary(conn, &id)?;
-        let deliveries = deliveries(conn, &id, &number)?;
+    for row in rows {
+        let (token_count, models) = token_summary(conn, &row.id)?;
+        let deliveries = deliveries(conn, &row.id, &row.shipment_number)?;
         views.push(ShipmentView {
-            number,
-            ship_date,
+            number: row.shipment_number,
+            ship_date: row.ship_date,
             token_count,
             models,
-            locked: locked_at.is_some(),
+            locked: row.locked_at.is_some(),
             deliveries,
         });
     }
     Ok(OrderView {
-        customer,
+        customer: order.customer_name,
         customer_emails: emails,
-        po,
-        invoice,
-        imported: format_utc(created_at),
+        po: order.po_number,
+        invoice: order.invoice_number,
+        imported: format_utc(order.created_at),
         shipments: views,
     })
 }
 
-type RequestRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-);
+/// A request that covered the shipment.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = requests)]
+struct RequestRecord {
+    id: String,
+    reference: String,
+    state: String,
+    requester_email: String,
+    created_at: i64,
+    decided_at: Option<i64>,
+    decided_by: Option<String>,
+}
+
+/// What one package of that request says about delivery.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = packages)]
+struct PackageRecord {
+    shipment_numbers: String,
+    last_download_at: Option<i64>,
+    confirmed_at: Option<i64>,
+}
 
 fn deliveries(
     conn: &mut DbConnection,
     shipment_id: &str,
     number: &str,
 ) -> Result<Vec<Delivery>, diesel::result::Error> {
-    let rows: Vec<RequestRow> = request_shipments::table
+    let rows: Vec<RequestRecord> = request_shipments::table
         .inner_join(requests::table)
         .filter(request_shipments::shipment_id.eq(shipment_id))
         .order(requests::created_at.asc())
-        .select((
-            requests::id,
-            requests::reference,
-            requests::state,
-            requests::requester_email,
-            requests::created_at,
-            requests::decided_at,
-            requests::decided_by,
-        ))
+        .select(RequestRecord::as_select())
         .load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (request_id, reference, state, requester_email, created_at, decided_at, decided_by) in rows
-    {
-        let packs: Vec<(String, Option<i64>, Option<i64>)> = packages::table
-            .filter(packages::request_id.eq(&request_id))
-            .select((
-                packages::shipment_numbers,
-                packages::last_download_at,
-                packages::confirmed_at,
-            ))
+    for r in rows {
+        let packs: Vec<PackageRecord> = packages::table
+            .filter(packages::request_id.eq(&r.id))
+            .select(PackageRecord::as_select())
             .load(conn)?;
         // A package covers this shipment when its list names it (or names nothing).
         let covering = packs
             .iter()
-            .filter(|(numbers, _, _)| numbers.is_empty() || numbers.contains(number));
-        let downloaded = covering.clone().filter_map(|p| p.1).max();
-        let confirmed = covering.filter_map(|p| p.2).max();
+            .filter(|p| p.shipment_numbers.is_empty() || p.shipment_numbers.contains(number));
+        let downloaded = covering.clone().filter_map(|p| p.last_download_at).max();
+        let confirmed = covering.filter_map(|p| p.confirmed_at).max();
         out.push(Delivery {
-            request_id,
-            reference,
-            state,
-            requester_email,
-            requested: format_utc(created_at),
-            decided: decided_at.map(format_utc),
-            decided_by,
+            request_id: r.id,
+            reference: r.reference,
+            state: r.state,
+            requester_email: r.requester_email,
+            requested: format_utc(r.created_at),
+            decided: r.decided_at.map(format_utc),
+            decided_by: r.decided_by,
             downloaded: downloaded.map(format_utc),
             confirmed: confirmed.map(format_utc),
         });

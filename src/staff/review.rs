@@ -76,6 +76,10 @@ struct QueueRecord {
     id: RequestId,
     reference: String,
     customer_id: String,
+    #[diesel(select_expression = customers::name)]
+    customer_name: String,
+    #[diesel(select_expression = orders::po_number)]
+    po_number: String,
     requester_email: String,
     state: State,
     pgp_fingerprint: Option<String>,
@@ -102,16 +106,16 @@ pub fn queue(conn: &mut DbConnection, filter: Filter, now: i64) -> QueryResult<V
     let mut query = requests::table
         .inner_join(customers::table)
         .inner_join(orders::table)
-        .select((QueueRecord::as_select(), customers::name, orders::po_number))
+        .select(QueueRecord::as_select())
         .order((requests::created_at.asc(), requests::id.asc()))
         .limit(500)
         .into_boxed();
     if let Filter::State(s) = filter {
         query = query.filter(requests::state.eq(s));
     }
-    let rows: Vec<(QueueRecord, String, String)> = query.load(conn)?;
+    let rows: Vec<QueueRecord> = query.load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (r, customer, po) in rows {
+    for r in rows {
         let flags = flags(
             conn,
             &r.id,
@@ -126,8 +130,8 @@ pub fn queue(conn: &mut DbConnection, filter: Filter, now: i64) -> QueryResult<V
             state_label: r.state.label(),
             id: r.id,
             reference: r.reference,
-            customer,
-            po,
+            customer: r.customer_name,
+            po: r.po_number,
             requester_email: r.requester_email,
             state: r.state,
             flags,
@@ -333,6 +337,12 @@ struct DetailRecord {
     id: RequestId,
     reference: String,
     customer_id: String,
+    #[diesel(select_expression = customers::name)]
+    customer_name: String,
+    #[diesel(select_expression = orders::po_number)]
+    po_number: String,
+    #[diesel(select_expression = orders::invoice_number)]
+    invoice_number: String,
     state: State,
     requester_email: String,
     client_ip: String,
@@ -369,19 +379,14 @@ fn protection_words(raw: &str) -> &'static str {
 
 /// The request `id`, or `None`.
 pub fn detail(conn: &mut DbConnection, id: &RequestId, now: i64) -> QueryResult<Option<Detail>> {
-    let row: Option<(DetailRecord, String, String, String)> = requests::table
+    let row: Option<DetailRecord> = requests::table
         .inner_join(customers::table)
         .inner_join(orders::table)
         .filter(requests::id.eq(id))
-        .select((
-            DetailRecord::as_select(),
-            customers::name,
-            orders::po_number,
-            orders::invoice_number,
-        ))
+        .select(DetailRecord::as_select())
         .first(conn)
         .optional()?;
-    let Some((r, customer, po, invoice)) = row else {
+    let Some(r) = row else {
         return Ok(None);
     };
     let flags = flags(
@@ -411,9 +416,9 @@ pub fn detail(conn: &mut DbConnection, id: &RequestId, now: i64) -> QueryResult<
         id: r.id,
         reference: r.reference,
         state: r.state,
-        customer,
-        po,
-        invoice,
+        customer: r.customer_name,
+        po: r.po_number,
+        invoice: r.invoice_number,
         requester_email: r.requester_email,
         client_ip: r.client_ip,
         pgp_fingerprint: r.pgp_fingerprint,
@@ -427,30 +432,36 @@ pub fn detail(conn: &mut DbConnection, id: &RequestId, now: i64) -> QueryResult<
     }))
 }
 
+/// A shipment a request covers, with the serial the customer proved it with.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = shipments)]
+struct CoveredShipment {
+    id: String,
+    shipment_number: String,
+    ship_date: String,
+    #[diesel(select_expression = request_shipments::proved_serial)]
+    proved_serial: String,
+}
+
 fn shipment_lines(
     conn: &mut DbConnection,
     request_id: &RequestId,
 ) -> Result<Vec<ShipmentLine>, diesel::result::Error> {
-    let rows: Vec<(String, String, String, String)> = request_shipments::table
+    let rows: Vec<CoveredShipment> = request_shipments::table
         .inner_join(shipments::table)
         .filter(request_shipments::request_id.eq(request_id))
-        .select((
-            shipments::id,
-            shipments::shipment_number,
-            shipments::ship_date,
-            request_shipments::proved_serial,
-        ))
+        .select(CoveredShipment::as_select())
         .order(shipments::shipment_number.asc())
         .load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
-    for (shipment_id, number, ship_date, proved_serial) in rows {
-        let (token_count, models) = token_summary(conn, &shipment_id)?;
+    for row in rows {
+        let (token_count, models) = token_summary(conn, &row.id)?;
         out.push(ShipmentLine {
-            number,
-            ship_date,
+            number: row.shipment_number,
+            ship_date: row.ship_date,
             token_count,
             models,
-            proved_serial,
+            proved_serial: row.proved_serial,
         });
     }
     Ok(out)
@@ -488,23 +499,42 @@ fn history(
         .select(packages::id)
         .load(conn)?;
     subjects.extend(package_ids.into_iter().map(|p| format!("package:{p}")));
-    let rows: Vec<(i64, i64, String, String, String, String, String)> = audit_log::table
+    let rows: Vec<AuditRecord> = audit_log::table
         .filter(audit_log::subject.eq_any(&subjects))
         .order(audit_log::seq.asc())
-        .select((
-            audit_log::seq,
-            audit_log::at,
-            audit_log::actor,
-            audit_log::action,
-            audit_log::subject,
-            audit_log::client_ip,
-            audit_log::details,
-        ))
+        .select(AuditRecord::as_select())
         .load(conn)?;
-    Ok(rows.into_iter().map(history_line).collect())
+    Ok(rows.into_iter().map(HistoryLine::from).collect())
 }
 
-/// Shapes an audit row for a page.
+/// An audit row as the history shows it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub client_ip: String,
+    pub details: String,
+}
+
+impl From<AuditRecord> for HistoryLine {
+    fn from(r: AuditRecord) -> HistoryLine {
+        HistoryLine {
+            seq: r.seq,
+            at: format_utc(r.at),
+            actor: r.actor,
+            action: r.action,
+            subject: r.subject,
+            client_ip: r.client_ip,
+            details: r.details,
+        }
+    }
+}
+
+/// Shapes an audit row read as a tuple (the audit page's query) for a page.
 pub fn history_line(
     (seq, at, actor, action, subject, client_ip, details): (
         i64,
@@ -516,15 +546,15 @@ pub fn history_line(
         String,
     ),
 ) -> HistoryLine {
-    HistoryLine {
+    HistoryLine::from(AuditRecord {
         seq,
-        at: format_utc(at),
+        at,
         actor,
         action,
         subject,
         client_ip,
         details,
-    }
+    })
 }
 
 /// PGP user ids are stored as a JSON array or one per line.

@@ -33,6 +33,7 @@ mod pack;
 mod packaging;
 mod pgp_armored;
 mod pipeline_same;
+mod properties;
 mod reliability;
 mod staff;
 mod webkit;

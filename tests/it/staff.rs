@@ -6,7 +6,7 @@ use crate::support;
 use diesel::prelude::*;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::StatusCode;
-use seedport::db::schema::{audit_log, orders, request_shipments, requests, shipments, staff};
+use seedport::db::schema::{audit_log, requests, staff};
 use seedport::staff::account;
 use seedport::staff::totp;
 use seedport::staff::Role;
@@ -122,49 +122,21 @@ async fn signed_in(app: &TestApp, email: &str, secret: &[u8]) -> Browser {
     b
 }
 
-/// A pending request for the demo order's first shipment, written straight to the database.
+/// A pending request for the demo order's first shipment, submitted through the domain as the wizard does.
+/// A custom CSV an hour ago, so the queue shows its age and the page its layout in words.
 fn create_request(app: &TestApp) -> String {
-    let mut conn = app.db.get().unwrap();
-    let (order_id, customer_id): (String, String) = orders::table
-        .order(orders::po_number.asc())
-        .select((orders::id, orders::customer_id))
-        .first(&mut conn)
-        .unwrap();
-    let shipment_id: String = shipments::table
-        .filter(shipments::order_id.eq(&order_id))
-        .order(shipments::shipment_number.asc())
-        .select(shipments::id)
-        .first(&mut conn)
-        .unwrap();
-    let id = uuid::Uuid::new_v4().to_string();
-    let reference = format!("SP-{}", &id[..8].to_uppercase());
-    diesel::insert_into(requests::table)
-        .values((
-            requests::id.eq(&id),
-            requests::reference.eq(&reference),
-            requests::customer_id.eq(&customer_id),
-            requests::order_id.eq(&order_id),
-            requests::requester_email.eq("it-admin@acme.example"),
-            requests::client_ip.eq("192.0.2.7"),
-            requests::state.eq("pending_review"),
-            requests::format_id.eq("custom-csv"),
-            requests::format_summary.eq(r#"{"format":"custom-csv","name":"Custom CSV","custom_csv":{"columns":[{"label":"SN","value":{"property":"serial"}},{"label":"Seed","value":{"property":"secret"}}],"header":true,"secret_encoding":"base32","delimiter":"semicolon"}}"#),
-            requests::bundling.eq("one"),
-            requests::protection.eq("password"),
-            requests::created_at.eq(app.clock.now() - 3600),
-            requests::review_alerted_at.eq(app.clock.now()),
-        ))
-        .execute(&mut conn)
-        .unwrap();
-    diesel::insert_into(request_shipments::table)
-        .values((
-            request_shipments::request_id.eq(&id),
-            request_shipments::shipment_id.eq(&shipment_id),
-            request_shipments::proved_serial.eq("10001001"),
-        ))
-        .execute(&mut conn)
-        .unwrap();
-    id
+    use crate::support::requests::{submit_request, RequestSpec};
+    let layout = seedport::formats::CustomCsvSpec::from_json(
+        r#"{"columns":[{"label":"SN","value":{"property":"serial"}},{"label":"Seed","value":{"property":"secret"}}],"header":true,"secret_encoding":"base32","delimiter":"semicolon"}"#,
+    )
+    .unwrap();
+    let spec = RequestSpec {
+        format: seedport::formats::FormatId::CustomCsv,
+        custom_csv: Some(layout),
+        submitted_ago: 3600,
+        ..RequestSpec::default()
+    };
+    submit_request(app, &spec).request_id
 }
 
 fn request_state(app: &TestApp, id: &str) -> (String, Option<String>, Option<String>) {

@@ -44,7 +44,7 @@ pub enum ApiError {
     #[error("{1}")]
     Invalid(Option<String>, String),
     /// A file with problems: each as the import prints it.
-    #[error("{} problem(s) in the token file; nothing was imported.", .0.len())]
+    #[error("{} in the token file; nothing was imported.", crate::plural::count(i64::try_from(.0.len()).unwrap_or(i64::MAX), "problem", "problems"))]
     File(Vec<String>),
     /// A resend that disagrees with what is stored (field, message).
     #[error("{1}")]

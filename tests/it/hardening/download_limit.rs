@@ -2,96 +2,33 @@
 //! spread guesses over many packages (each with its own wrong-password limit).
 
 use super::*;
+use crate::support::requests::{approve_request, submit_request, RequestSpec};
 use crate::support::{backends, spawn_app_with, TestApp};
-use seedport::db::schema::{customers, outbox, packages};
-use seedport::db::DbError;
-use seedport::storage::ChunkWriter;
-use sha2::{Digest, Sha256};
-use std::io::Write;
+use seedport::db::schema::outbox;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A request with `n` password-protected packages, approved through the domain; returns the
-/// download links from the queued emails (the sender is not running, so they are still there).
+/// `n` password-protected packages (one request each, submitted and approved through the
+/// domain); returns the download links from the queued emails (the sender is not running, so
+/// they are still there).
 async fn approved_with_packages(app: &TestApp, n: usize) -> Vec<String> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let hash = argon2::Argon2::default()
-        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
-        .unwrap()
-        .to_string();
-    let (vault, now) = (app.vault.clone(), app.clock.now());
-    let request_id = app
-        .db
-        .run(move |conn| {
-            let (customer_id, order_id): (String, String) = orders::table
-                .inner_join(customers::table)
-                .select((orders::customer_id, orders::id))
-                .first(conn)?;
-            let id = uuid::Uuid::new_v4().to_string();
-            diesel::insert_into(requests::table)
-                .values((
-                    requests::id.eq(&id),
-                    requests::reference.eq(format!("SP-{}", &id[..8].to_uppercase())),
-                    requests::customer_id.eq(&customer_id),
-                    requests::order_id.eq(&order_id),
-                    requests::requester_email.eq("it-admin@acme.example"),
-                    requests::client_ip.eq("127.0.0.1"),
-                    requests::state.eq("pending_review"),
-                    requests::format_id.eq("entra-csv"),
-                    requests::format_summary.eq(r#"{"format":"entra-csv","name":"Microsoft Entra ID (CSV)","custom_csv":null}"#),
-                    requests::bundling.eq("per_shipment"),
-                    requests::protection.eq("password"),
-                    requests::password_hash.eq(&hash),
-                    requests::created_at.eq(now),
-                    // Not announced to the team: this test reads the download emails only.
-                    requests::review_alerted_at.eq(now),
-                ))
-                .execute(conn)?;
-            for i in 0..n {
-                let bytes = format!("package {i}").into_bytes();
-                let pid = uuid::Uuid::new_v4().to_string();
-                let key = vault.new_data_key(conn, "package", now).unwrap();
-                diesel::insert_into(packages::table)
-                    .values((
-                        packages::id.eq(&pid),
-                        packages::request_id.eq(&id),
-                        packages::file_name.eq(format!("Acme seeds {i}.zip")),
-                        packages::content_type.eq("application/zip"),
-                        packages::size.eq(bytes.len() as i64),
-                        packages::sha256.eq(hex::encode(Sha256::digest(&bytes))),
-                        packages::token_count.eq(25i64),
-                        packages::shipment_numbers.eq("SHP-50042-1"),
-                        packages::data_key_id.eq(&key.id),
-                        packages::state.eq("pending_review"),
-                        packages::max_downloads.eq(0),
-                        packages::created_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                let mut writer = ChunkWriter::new(conn, key, &pid);
-                writer.write_all(&bytes).unwrap();
-                writer.finish().unwrap();
-            }
-            Ok::<_, DbError>(id)
-        })
-        .await
-        .unwrap();
-    let (config, tera, now) = (
-        app.config.clone(),
-        seedport::web::assets::tera().unwrap(),
-        app.clock.now(),
-    );
-    let id = request_id.clone();
-    app.db
-        .run(move |conn| {
-            let who = seedport::lifecycle::Who {
-                actor: "staff:x",
-                client_ip: "10.0.0.1",
-            };
-            let id = seedport::lifecycle::RequestId::from_raw(id);
-            seedport::delivery::approve(conn, &config, &tera, &id, who, now)
-        })
-        .await
-        .unwrap();
+    let mut links = Vec::new();
+    for _ in 0..n {
+        let spec = RequestSpec {
+            password: Some(PASSWORD.into()),
+            ..RequestSpec::default()
+        };
+        let made = submit_request(app, &spec);
+        assert_eq!(made.package_ids.len(), 1);
+        approve_request(app, &made.request_id, "staff:x");
+        links.extend(download_links(app, &made.request_id));
+    }
+    assert_eq!(links.len(), n, "one download link per package");
+    links
+}
+
+/// The `/d/…` paths in the emails queued for `request_id`.
+fn download_links(app: &TestApp, request_id: &str) -> Vec<String> {
     let mut conn = app.db.get().unwrap();
     let bodies: Vec<String> = outbox::table
         .filter(outbox::request_id.eq(&request_id))
@@ -109,7 +46,6 @@ async fn approved_with_packages(app: &TestApp, n: usize) -> Vec<String> {
                 .map(|l| l[app.base_url.len()..].to_string())
         })
         .collect();
-    assert_eq!(links.len(), n, "one download link per package");
     links
 }
 

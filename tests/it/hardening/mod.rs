@@ -6,6 +6,7 @@ mod demo_database;
 mod download_limit;
 mod files;
 mod formula_guard;
+mod fuzz_corpora;
 mod headers;
 mod lookup_limits;
 mod multipart;
@@ -17,7 +18,7 @@ mod step_up;
 use crate::support::TestApp;
 use diesel::prelude::*;
 use reqwest::cookie::{CookieStore, Jar};
-use seedport::db::schema::{audit_log, orders, request_shipments, requests, shipments};
+use seedport::db::schema::{audit_log, requests};
 use seedport::staff::{account, totp, Role};
 use seedport::vault::SecretString;
 use std::sync::Arc;
@@ -150,48 +151,9 @@ pub async fn signed_in(app: &TestApp, email: &str, secret: &[u8]) -> Browser {
     b
 }
 
-/// A pending request for the demo order's first shipment.
+/// A pending request for the demo order's first shipment, submitted through the domain as the wizard does.
 pub fn pending_request(app: &TestApp) -> String {
-    let mut conn = app.db.get().unwrap();
-    let (order_id, customer_id): (String, String) = orders::table
-        .order(orders::po_number.asc())
-        .select((orders::id, orders::customer_id))
-        .first(&mut conn)
-        .unwrap();
-    let shipment_id: String = shipments::table
-        .filter(shipments::order_id.eq(&order_id))
-        .order(shipments::shipment_number.asc())
-        .select(shipments::id)
-        .first(&mut conn)
-        .unwrap();
-    let id = uuid::Uuid::new_v4().to_string();
-    diesel::insert_into(requests::table)
-        .values((
-            requests::id.eq(&id),
-            requests::reference.eq(format!("SP-{}", &id[..8].to_uppercase())),
-            requests::customer_id.eq(&customer_id),
-            requests::order_id.eq(&order_id),
-            requests::requester_email.eq("it-admin@acme.example"),
-            requests::client_ip.eq("192.0.2.7"),
-            requests::state.eq("pending_review"),
-            requests::format_id.eq("csv-custom"),
-            requests::format_summary
-                .eq(r#"{"columns":["serial","secret_base32"],"delimiter":";"}"#),
-            requests::bundling.eq("one_file"),
-            requests::protection.eq("password"),
-            requests::created_at.eq(app.clock.now() - 3600),
-        ))
-        .execute(&mut conn)
-        .unwrap();
-    diesel::insert_into(request_shipments::table)
-        .values((
-            request_shipments::request_id.eq(&id),
-            request_shipments::shipment_id.eq(&shipment_id),
-            request_shipments::proved_serial.eq("10001001"),
-        ))
-        .execute(&mut conn)
-        .unwrap();
-    id
+    crate::support::requests::submit_request(app, &Default::default()).request_id
 }
 
 pub fn request_state(app: &TestApp, id: &str) -> String {

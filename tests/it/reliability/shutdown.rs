@@ -25,7 +25,10 @@ struct Released {
 }
 
 /// A demo instance with SMTP, and one approved PGP-only package of [`SIZE`] random bytes whose
-/// download link came by email.
+/// download link came by email. The request and package rows are written directly here (the
+/// one exception to `support::requests`): a download must still be in flight when SIGTERM
+/// comes, and the demo order's real packages are a few KiB, which the socket takes at once.
+/// Approval goes through the domain.
 async fn instance(backend: Backend, grace: u32) -> (TestDb, Smtp, Seedport, Db, Released) {
     let db = TestDb::new(backend);
     let smtp = Smtp::start(free_port());

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 pub mod browser;
 pub mod child;
 pub mod customer;
+pub mod requests;
 pub mod smtp;
 pub mod tools;
 

@@ -102,6 +102,28 @@ impl Smtp {
         self.wait_for_within(n, Duration::from_secs(30)).await
     }
 
+    /// Waits until at least `n` messages whose subject contains `part` arrived; returns those,
+    /// in arrival order (other mail, such as the "request received" receipt, is left out).
+    pub async fn wait_for_subject(&self, part: &str, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got: Vec<Received> = self
+                .received()
+                .into_iter()
+                .filter(|m| m.subject.contains(part))
+                .collect();
+            if got.len() >= n || Instant::now() > deadline {
+                assert!(
+                    got.len() >= n,
+                    "expected {n} emails about {part:?}, got {}",
+                    got.len()
+                );
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn wait_for_within(&self, n: usize, limit: Duration) -> Vec<Received> {
         let deadline = Instant::now() + limit;
         loop {

@@ -1,0 +1,9 @@
+//! Fuzz target: `seedport::fuzzing::pgp_key` (replayed on stable by `hardening::fuzz_corpora`).
+//! A panic is a bug, and so is a refusal without words.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(message) = seedport::fuzzing::pgp_key(data) {
+        assert!(message.trim().len() >= 8, "refused without a message: {message:?}");
+    }
+});
