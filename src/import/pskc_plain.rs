@@ -212,6 +212,18 @@ pub(super) fn check(
     Ok(CheckedPskc { count })
 }
 
+/// Checks and reads a whole PSKC text held in memory (the fuzz target): the same passes as a
+/// file, all or nothing.
+pub(crate) fn parse(text: &str, overrides: &TokenOverrides) -> Result<Vec<Token>, Vec<Problem>> {
+    let input = FactoryInput::Bytes(text.as_bytes());
+    let checked = check(&input, overrides)?;
+    let unreadable = |e: anyhow::Error| vec![problem(None, e.to_string())];
+    let tokens = PskcTokens::open(&input, checked, overrides)
+        .map_err(unreadable)?
+        .collect::<anyhow::Result<Vec<Token>>>();
+    tokens.map_err(unreadable)
+}
+
 /// Names every repeated serial among the (few) whose hashes repeat, with the ordinals of the
 /// token it repeats and of itself.
 fn duplicates(
