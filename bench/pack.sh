@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Measures `seedport pack` (wall time, peak RSS) for each N given (default: 100000 1000000):
-# Entra CSV + password, PSKC pre-shared key + password, and PSKC passphrase + password + PGP.
+# Entra CSV + password, PSKC pre-shared key + password, PSKC passphrase + password + PGP, and
+# Entra CSV + password from the same tokens as a plain PSKC factory file (the streaming XML reader).
 # python-pskc writing the same PSKC passphrase file alone is timed in the same run (at
 # PY_N tokens, default 100000: at a million it needs ~12 GB), and the ratio printed.
 # Wall time swings on a shared machine; CPU time (user + sys) is steadier. Only ratios taken
-# in one run count. Usage: bench/pack.sh [N ...]. Builds release into $CARGO_TARGET_DIR.
+# in one run count. Usage: bench/pack.sh [N ...]. Builds release into $CARGO_TARGET_DIR (or
+# runs $BENCH_BIN).
 set -euo pipefail
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(100000 1000000)
 py_n=${PY_N:-100000}
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/seedport
+bin=${BENCH_BIN:-}
+[ -z "$bin" ] && cargo build --release --quiet && bin=$(realpath "${CARGO_TARGET_DIR:-target}")/release/seedport
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tokens() { # tokens N FILE: a Deepnet factory CSV of N SafeID/Classic tokens
@@ -21,6 +23,21 @@ with open(path, "w") as f:
     f.write("serial number,secret key,time interval,manufacturer,model\r\n")
     for i in range(n):
         f.write("%d,%s,60,Deepnet Security,SafeID/Classic\r\n" % (20000000 + i, base64.b32encode(os.urandom(20)).decode()))
+PY
+}
+pskc_tokens() { # pskc_tokens N FILE: the same tokens as a plain PSKC factory file (Feitian style)
+python3 - "$1" "$2" <<'PY'
+import base64, os, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    f.write('<?xml version="1.0" encoding="UTF-8"?>\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">\n')
+    for i in range(n):
+        f.write('  <KeyPackage>\n    <DeviceInfo><Manufacturer>Deepnet Security</Manufacturer><SerialNo>%d</SerialNo>'
+                '<Model>SafeID/Classic</Model></DeviceInfo>\n    <Key Id="%d" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">\n'
+                '      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>\n'
+                '      <Data><Secret><PlainValue>%s</PlainValue></Secret><TimeInterval><PlainValue>60</PlainValue></TimeInterval></Data>\n'
+                '    </Key>\n  </KeyPackage>\n' % (20000000 + i, 20000000 + i, base64.b64encode(os.urandom(20)).decode()))
+    f.write('</KeyContainer>\n')
 PY
 }
 export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"
@@ -43,6 +60,8 @@ for n in "${sizes[@]}"; do
   pack "pskc-psk + password" --format pskc-psk --pskc-key-hex-file "$work/psk" --password-file "$work/pw" --out "$work/b.zip"
   pack "pskc-passphrase + password + PGP" --format pskc-passphrase --pskc-passphrase-file "$work/pp" --password-file "$work/pw" --pgp-key "$work/key.asc" --out "$work/c.zip.pgp"
   pskc_secs[$n]=$(cat "$work/last")
+  pskc_tokens "$n" "$work/tokens.xml"
+  measure "entra-csv + password, plain PSKC input" "$bin" pack --tokens "$work/tokens.xml" --format entra-csv --password-file "$work/pw" --out "$work/d.zip"
 done
 tokens "$py_n" "$work/py.csv"
 cat > "$work/py_pskc.py" <<'PY'

@@ -1,11 +1,10 @@
 //! Readers for the factory token files the vendor receives: Deepnet CSV (Base32 or hex secrets)
-//! and plain PSKC. Every problem is collected with its line, so one run lists them all; CSV
-//! files are checked, then streamed ([`FactoryFile`]), never held whole.
+//! and plain PSKC. Every problem is collected with its line, so one run lists them all; both
+//! kinds are checked, then streamed ([`FactoryFile`]), never held whole.
 
-use super::csv_file;
+use super::{csv_file, pskc_plain};
 use crate::domain::{model_defaults, HashAlg, OtpKind, Serial, Token};
 use crate::vault::SecretBytes;
-use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
@@ -100,8 +99,7 @@ impl FactoryInput<'_> {
 /// What kind of factory file, once checked.
 enum Body {
     Csv(csv_file::CheckedCsv),
-    /// Plain PSKC is parsed whole (factory PSKC files are small).
-    Pskc(Vec<Token>),
+    Pskc(pskc_plain::CheckedPskc),
 }
 
 /// A factory file whose every token was checked: all or nothing. Its tokens can be streamed
@@ -146,19 +144,7 @@ impl<'a> FactoryFile<'a> {
             .find(|b| !b.is_ascii_whitespace())
             .is_some_and(|&b| b == b'<');
         let body = if is_xml {
-            let mut text = String::new();
-            input
-                .open_text()
-                .and_then(|mut r| r.read_to_string(&mut text))
-                .map_err(|e| {
-                    vec![problem(
-                        None,
-                        format!("the file is not UTF-8 text or cannot be read: {e}"),
-                    )]
-                })?;
-            let tokens = super::pskc_plain::parse(&text, overrides)?;
-            check_unique(&tokens)?;
-            Body::Pskc(tokens)
+            Body::Pskc(super::pskc_plain::check(&input, overrides)?)
         } else {
             Body::Csv(csv_file::check(&input, overrides)?)
         };
@@ -173,7 +159,7 @@ impl<'a> FactoryFile<'a> {
     pub fn len(&self) -> usize {
         match &self.body {
             Body::Csv(c) => c.count,
-            Body::Pskc(t) => t.len(),
+            Body::Pskc(p) => p.count,
         }
     }
 
@@ -197,7 +183,11 @@ impl<'a> FactoryFile<'a> {
             Body::Csv(c) => {
                 FactoryTokens::Csv(csv_file::CsvTokens::open(&self.input, *c, &self.overrides)?)
             }
-            Body::Pskc(tokens) => FactoryTokens::Pskc(tokens.iter()),
+            Body::Pskc(p) => FactoryTokens::Pskc(pskc_plain::PskcTokens::open(
+                &self.input,
+                *p,
+                &self.overrides,
+            )?),
         })
     }
 }
@@ -205,7 +195,7 @@ impl<'a> FactoryFile<'a> {
 /// One pass over a checked factory file's tokens.
 pub enum FactoryTokens<'f> {
     Csv(csv_file::CsvTokens<'f>),
-    Pskc(std::slice::Iter<'f, Token>),
+    Pskc(pskc_plain::PskcTokens<'f>),
 }
 
 impl Iterator for FactoryTokens<'_> {
@@ -214,7 +204,7 @@ impl Iterator for FactoryTokens<'_> {
     fn next(&mut self) -> Option<anyhow::Result<Token>> {
         match self {
             FactoryTokens::Csv(c) => c.next(),
-            FactoryTokens::Pskc(t) => t.next().map(|t| Ok(t.clone())),
+            FactoryTokens::Pskc(p) => p.next(),
         }
     }
 }
@@ -229,29 +219,6 @@ pub fn parse(bytes: &[u8], overrides: &TokenOverrides) -> Result<Vec<Token>, Vec
     })
     .map_err(|e| vec![problem(None, e.to_string())])?;
     Ok(tokens)
-}
-
-fn check_unique(tokens: &[Token]) -> Result<(), Vec<Problem>> {
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
-    let mut problems = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
-        if let Some(first) = seen.insert(t.serial.as_str(), i) {
-            problems.push(problem(
-                None,
-                format!(
-                    "serial {} appears twice (tokens {} and {})",
-                    t.serial,
-                    first + 1,
-                    i + 1
-                ),
-            ));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
 }
 
 /// Applies model defaults and overrides, then checks the result is a token we can deliver.

@@ -8,7 +8,7 @@ use super::rules::{self, Rule};
 use super::{FormatError, FormatOptions, SeedWriter, TokenShape};
 use crate::domain::{HashAlg, OtpKind, Token, TokenContext};
 use crate::vault::SecretString;
-use crypto::{AesKey, MacKey};
+use crypto::AesKey;
 use rand::RngCore;
 use std::io::Write;
 use zeroize::Zeroizing;
@@ -132,7 +132,9 @@ struct Writer<'a> {
     issuer: Option<String>,
     rng: &'a mut dyn RngCore,
     /// Set in `begin` for the encrypted variants: the AES key and this file's MAC key.
-    keys: Option<(AesKey, MacKey)>,
+    keys: Option<crypto::FileCipher>,
+    /// `IV || ciphertext` of the last value encrypted, reused across tokens.
+    cv: Vec<u8>,
     /// One `KeyPackage` is built here, then written in one call; reused across tokens and
     /// zeroized when the writer is dropped (a plain file's seeds pass through it).
     buf: Zeroizing<Vec<u8>>,
@@ -165,6 +167,7 @@ fn writer<'a>(mode: Mode, o: &FormatOptions, rng: &'a mut dyn RngCore) -> Box<dy
         issuer: o.pskc_issuer.as_ref().map(|i| xml_escape(i.trim())),
         rng,
         keys: None,
+        cv: Vec::with_capacity(96),
         buf: Zeroizing::new(Vec::with_capacity(2048)),
         manufacturer: Escaped::default(),
         model: Escaped::default(),
@@ -212,18 +215,19 @@ fn open_passphrase<'a>(
     }
 }
 
-/// `<xenc:EncryptionMethod>` + `<xenc:CipherData>` for `plain` under a fresh IV; returns
-/// `IV || ciphertext`, which the caller MACs.
+/// `<xenc:EncryptionMethod>` + `<xenc:CipherData>` for `plain` under a fresh IV; leaves
+/// `IV || ciphertext`, which the caller MACs, in `cv`.
 fn encrypted(
     out: &mut dyn Write,
     rng: &mut dyn RngCore,
     indent: &str,
-    key: &[u8; 16],
+    cipher: &crypto::FileCipher,
     plain: &[u8],
-) -> std::io::Result<Vec<u8>> {
+    cv: &mut Vec<u8>,
+) -> std::io::Result<()> {
     let mut iv = [0u8; 16];
     rng.fill_bytes(&mut iv);
-    let cv = crypto::encrypt(key, &iv, plain);
+    cipher.encrypt_into(&iv, plain, cv);
     writeln!(
         out,
         "{indent}<xenc:EncryptionMethod Algorithm=\"{AES128_CBC}\"/>"
@@ -232,10 +236,9 @@ fn encrypted(
     writeln!(
         out,
         "{indent}  <xenc:CipherValue>{}</xenc:CipherValue>",
-        base64(&cv).as_str()
+        base64(cv).as_str()
     )?;
-    writeln!(out, "{indent}</xenc:CipherData>")?;
-    Ok(cv)
+    writeln!(out, "{indent}</xenc:CipherData>")
 }
 
 fn int_value(out: &mut dyn Write, name: &str, v: u64) -> std::io::Result<()> {
@@ -291,12 +294,20 @@ impl Writer<'_> {
                 "          <pskc:PlainValue>{}</pskc:PlainValue>",
                 base64(t.secret.expose()).as_str()
             )?,
-            Some((key, mac_key)) => {
+            Some(cipher) => {
                 writeln!(out, "          <pskc:EncryptedValue>")?;
-                let cv = encrypted(out, &mut *self.rng, "            ", key, t.secret.expose())?;
+                let cv = &mut self.cv;
+                encrypted(
+                    out,
+                    &mut *self.rng,
+                    "            ",
+                    cipher,
+                    t.secret.expose(),
+                    cv,
+                )?;
                 writeln!(out, "          </pskc:EncryptedValue>")?;
                 // Over IV || ciphertext, as RFC 6030 §6.1.1 and every importer expect.
-                let mac = crypto::mac(mac_key, &cv);
+                let mac = cipher.mac(cv);
                 writeln!(
                     out,
                     "          <pskc:ValueMAC>{}</pskc:ValueMAC>",
@@ -376,10 +387,18 @@ impl SeedWriter for Writer<'_> {
         self.rng.fill_bytes(&mut *mac_key);
         writeln!(out, "  <pskc:MACMethod Algorithm=\"{HMAC_SHA1}\">")?;
         writeln!(out, "    <pskc:MACKey>")?;
-        encrypted(out, &mut *self.rng, "      ", &key, &mac_key[..])?;
+        let cipher = crypto::FileCipher::new(&key, &mac_key);
+        encrypted(
+            out,
+            &mut *self.rng,
+            "      ",
+            &cipher,
+            &mac_key[..],
+            &mut self.cv,
+        )?;
         writeln!(out, "    </pskc:MACKey>")?;
         writeln!(out, "  </pskc:MACMethod>")?;
-        self.keys = Some((key, mac_key));
+        self.keys = Some(cipher);
         Ok(())
     }
 
