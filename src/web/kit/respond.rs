@@ -14,7 +14,7 @@ pub fn page(
     page_with(state, template, context, StatusCode::OK)
 }
 
-/// Renders `template` with the brand added, answering `status`.
+/// Renders `template` with the brand and the guides' addresses added, answering `status`.
 pub fn page_with(
     state: &AppState,
     template: &str,
@@ -22,6 +22,7 @@ pub fn page_with(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     context.insert("brand", &state.brand());
+    context.insert("guides", &Guides::default());
     let body = state.tera.render(template, &context)?;
     Ok(html(status, body))
 }
@@ -73,4 +74,21 @@ pub fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The customer guides' addresses every page may link to (`{{ guides.pgp_key }}`), from the one
+/// place that names them (`crate::guides`), so a template never spells a guide's path itself.
+#[derive(serde::Serialize)]
+struct Guides {
+    pgp_key: &'static str,
+    entra: &'static str,
+}
+
+impl Default for Guides {
+    fn default() -> Self {
+        Guides {
+            pgp_key: crate::guides::PGP_KEY,
+            entra: crate::guides::ENTRA,
+        }
+    }
 }
