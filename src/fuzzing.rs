@@ -1,5 +1,7 @@
-//! One entry point per parser of outside input, shared by the `fuzz/` targets (nightly,
-//! libFuzzer) and the stable replay of their corpora (`tests/it/hardening/fuzz_corpora.rs`).
+//! One entry point per parser of outside input below the web layer, shared by the `fuzz/`
+//! targets (nightly, libFuzzer) and the stable replay of their corpora
+//! (`tests/it/hardening/fuzz_corpora.rs`). The upload forms' body reader is the web layer's own,
+//! so its entry point lives beside it (`web::multipart::fuzz_body`).
 //!
 //! Each function feeds raw bytes to the parser the way the portal or the command line does,
 //! then uses what was accepted (writes it back out, merges it, serializes it), so a bug that only
@@ -15,73 +17,6 @@ use crate::import::{factory, Manifest, TokenOverrides};
 use crate::pipeline::pgp::PgpRecipient;
 use crate::vault::SecretBytes;
 use std::time::{Duration, SystemTime};
-
-/// Which parser a corpus belongs to: the folder name under `fuzz/corpus/` and the fuzz target's
-/// name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    FactoryCsv,
-    PskcPlain,
-    ManifestToml,
-    CustomCsvSpec,
-    PgpKey,
-    Multipart,
-    AssignTokens,
-    AssignUsers,
-    AssignInventory,
-}
-
-impl Target {
-    pub const ALL: [Target; 9] = [
-        Target::FactoryCsv,
-        Target::PskcPlain,
-        Target::ManifestToml,
-        Target::CustomCsvSpec,
-        Target::PgpKey,
-        Target::Multipart,
-        Target::AssignTokens,
-        Target::AssignUsers,
-        Target::AssignInventory,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::FactoryCsv => "factory_csv",
-            Target::PskcPlain => "pskc_plain",
-            Target::ManifestToml => "manifest_toml",
-            Target::CustomCsvSpec => "custom_csv_spec",
-            Target::PgpKey => "pgp_key",
-            Target::Multipart => "multipart",
-            Target::AssignTokens => "assign_tokens",
-            Target::AssignUsers => "assign_users",
-            Target::AssignInventory => "assign_inventory",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Target> {
-        Target::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// Runs this target's entry point on one input. The multipart parser is async; it gets a
-    /// current-thread runtime of its own here.
-    pub fn run(self, data: &[u8]) -> Result<String, String> {
-        match self {
-            Target::FactoryCsv => factory_csv(data),
-            Target::PskcPlain => pskc_plain(data),
-            Target::ManifestToml => manifest_toml(data),
-            Target::CustomCsvSpec => custom_csv_spec(data),
-            Target::PgpKey => pgp_key(data),
-            Target::Multipart => tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .map_err(|e| e.to_string())
-                .and_then(|rt| rt.block_on(multipart_bounded(data))),
-            Target::AssignTokens => assign_tokens(data),
-            Target::AssignUsers => assign_users(data),
-            Target::AssignInventory => assign_inventory(data),
-        }
-    }
-}
 
 fn problems(found: Vec<factory::Problem>) -> String {
     found
@@ -153,47 +88,6 @@ pub fn pgp_key(data: &[u8]) -> Result<String, String> {
         key.user_ids().len(),
         out.len()
     ))
-}
-
-/// Boundary of the fuzzed multipart bodies: the body is free, the header is what a browser sends.
-pub const MULTIPART_BOUNDARY: &str = "----seedportfuzzboundary";
-
-/// The upload forms' body reader (`web::multipart::read`, which drives actix-multipart) on a
-/// request whose body is `data`.
-pub async fn multipart(data: &[u8]) -> Result<String, String> {
-    use actix_web::FromRequest;
-    let (req, mut payload) = actix_web::test::TestRequest::post()
-        .insert_header((
-            actix_web::http::header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"),
-        ))
-        .set_payload(data.to_vec())
-        .to_http_parts();
-    let payload = actix_web::web::Payload::from_request(&req, &mut payload)
-        .await
-        .map_err(|e| e.to_string())?;
-    let limits = crate::web::multipart::Limits {
-        total: 64 * 1024,
-        parts: 16,
-    };
-    let parts = crate::web::multipart::read(&req, payload, limits)
-        .await
-        .map_err(|e| e.to_string())?;
-    let bytes: usize = parts.iter().map(|p| p.data.len()).sum();
-    Ok(format!("{} parts, {bytes} bytes", parts.len()))
-}
-
-/// How long a replay waits on a body the parser stalls on. The handlers end such a body after
-/// `web::multipart::IDLE` (5 s, its own unit test); the fuzz target runs on a paused clock, and a
-/// replay of hundreds of inputs should not wait 5 s for each.
-const REPLAY_STALL: Duration = Duration::from_millis(250);
-
-/// [`multipart`], giving up on a stalled body after [`REPLAY_STALL`] (an error, as the handler's
-/// deadline makes it).
-async fn multipart_bounded(data: &[u8]) -> Result<String, String> {
-    tokio::time::timeout(REPLAY_STALL, multipart(data))
-        .await
-        .unwrap_or_else(|_| Err(crate::web::multipart::MultipartError::Damaged.to_string()))
 }
 
 /// A fixed day for the assignment tool.

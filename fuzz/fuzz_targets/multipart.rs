@@ -1,4 +1,4 @@
-//! Fuzz target: `seedport::fuzzing::multipart` (replayed on stable by `hardening::fuzz_corpora`).
+//! Fuzz target: `seedport::web::multipart::fuzz_body` (replayed on stable by `hardening::fuzz_corpora`).
 //! A panic is a bug, and so is a refusal without words.
 #![no_main]
 
@@ -14,7 +14,7 @@ thread_local! {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     RUNTIME.with(|rt| {
-        if let Err(message) = rt.block_on(seedport::fuzzing::multipart(data)) {
+        if let Err(message) = rt.block_on(seedport::web::multipart::fuzz_body(data)) {
             assert!(message.trim().len() >= 8, "refused without a message: {message:?}");
         }
     });

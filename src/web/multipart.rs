@@ -99,6 +99,57 @@ pub async fn read(
     Ok(parts)
 }
 
+/// Boundary of the fuzzed multipart bodies: the body is free, the header is what a browser sends.
+#[doc(hidden)]
+pub const FUZZ_BOUNDARY: &str = "----seedportfuzzboundary";
+
+/// [`read`] on a request whose body is `data`: the entry point of the `multipart` fuzz target
+/// and of its corpus replay (`tests/it/hardening/fuzz_corpora.rs`). `Ok` holds a short summary,
+/// `Err` the message a user would see.
+#[doc(hidden)]
+pub async fn fuzz_body(data: &[u8]) -> Result<String, String> {
+    use actix_web::FromRequest;
+    let (req, mut payload) = actix_web::test::TestRequest::post()
+        .insert_header((
+            actix_web::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={FUZZ_BOUNDARY}"),
+        ))
+        .set_payload(data.to_vec())
+        .to_http_parts();
+    let payload = web::Payload::from_request(&req, &mut payload)
+        .await
+        .map_err(|e| e.to_string())?;
+    let limits = Limits {
+        total: 64 * 1024,
+        parts: 16,
+    };
+    let parts = read(&req, payload, limits)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes: usize = parts.iter().map(|p| p.data.len()).sum();
+    Ok(format!("{} parts, {bytes} bytes", parts.len()))
+}
+
+/// How long a replay waits on a body the parser stalls on. The handlers end such a body after
+/// [`IDLE`] (5 s, its own unit test); the fuzz target runs on a paused clock, and a replay of
+/// hundreds of inputs should not wait 5 s for each.
+const REPLAY_STALL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// [`fuzz_body`] on a current-thread runtime of its own, giving up on a stalled body after
+/// [`REPLAY_STALL`] (an error, as the handler's deadline makes it): the stable replay's entry.
+#[doc(hidden)]
+pub fn fuzz_replay(data: &[u8]) -> Result<String, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(async {
+            tokio::time::timeout(REPLAY_STALL, fuzz_body(data))
+                .await
+                .unwrap_or_else(|_| Err(MultipartError::Damaged.to_string()))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

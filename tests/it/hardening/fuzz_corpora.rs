@@ -1,9 +1,73 @@
 //! Beyond the list: every saved fuzz input (`fuzz/corpus/<target>/`) replayed through the same
-//! `seedport::fuzzing` entry point its libFuzzer target calls, on the stable toolchain. A panic
-//! fails the test with the file's name; a refusal must be a message a user can act on.
+//! entry point its libFuzzer target calls (`seedport::fuzzing`, `web::multipart::fuzz_body`), on
+//! the stable toolchain. A panic fails the test with the file's name; a refusal must be a message
+//! a user can act on.
 
-use seedport::fuzzing::Target;
+use seedport::fuzzing;
 use std::path::{Path, PathBuf};
+
+/// Which parser a corpus belongs to: the folder name under `fuzz/corpus/` and the fuzz target's
+/// name. The table lives here, beside the replay, because it spans the layers: the multipart
+/// entry point is the web layer's, the others are below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    FactoryCsv,
+    PskcPlain,
+    ManifestToml,
+    CustomCsvSpec,
+    PgpKey,
+    Multipart,
+    AssignTokens,
+    AssignUsers,
+    AssignInventory,
+}
+
+impl Target {
+    const ALL: [Target; 9] = [
+        Target::FactoryCsv,
+        Target::PskcPlain,
+        Target::ManifestToml,
+        Target::CustomCsvSpec,
+        Target::PgpKey,
+        Target::Multipart,
+        Target::AssignTokens,
+        Target::AssignUsers,
+        Target::AssignInventory,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Target::FactoryCsv => "factory_csv",
+            Target::PskcPlain => "pskc_plain",
+            Target::ManifestToml => "manifest_toml",
+            Target::CustomCsvSpec => "custom_csv_spec",
+            Target::PgpKey => "pgp_key",
+            Target::Multipart => "multipart",
+            Target::AssignTokens => "assign_tokens",
+            Target::AssignUsers => "assign_users",
+            Target::AssignInventory => "assign_inventory",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// This target's entry point, the one its libFuzzer target calls, on one input.
+    fn run(self, data: &[u8]) -> Result<String, String> {
+        match self {
+            Target::FactoryCsv => fuzzing::factory_csv(data),
+            Target::PskcPlain => fuzzing::pskc_plain(data),
+            Target::ManifestToml => fuzzing::manifest_toml(data),
+            Target::CustomCsvSpec => fuzzing::custom_csv_spec(data),
+            Target::PgpKey => fuzzing::pgp_key(data),
+            Target::Multipart => seedport::web::multipart::fuzz_replay(data),
+            Target::AssignTokens => fuzzing::assign_tokens(data),
+            Target::AssignUsers => fuzzing::assign_users(data),
+            Target::AssignInventory => fuzzing::assign_inventory(data),
+        }
+    }
+}
 
 fn corpus_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus")
@@ -35,7 +99,7 @@ fn every_target_has_a_saved_corpus_and_every_corpus_a_target() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
             Target::from_name(&name).is_some(),
-            "fuzz/corpus/{name} belongs to no target in seedport::fuzzing"
+            "fuzz/corpus/{name} belongs to no fuzz target"
         );
     }
 }
