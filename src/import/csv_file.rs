@@ -3,7 +3,7 @@
 //! line. Each pass re-reads the input, so no pass holds more than one row.
 
 use super::factory::{build_token, parse_name, Problem, SecretEncoding, TokenOverrides};
-use super::factory::{FactoryInput, DEEPNET_HEADER};
+use super::factory::{changed, FactoryInput, DEEPNET_HEADER};
 use crate::domain::{Serial, Token};
 use crate::vault::SecretBytes;
 use std::collections::hash_map::DefaultHasher;
@@ -263,10 +263,6 @@ pub struct CsvTokens<'i> {
     checked: CheckedCsv,
     overrides: &'i TokenOverrides,
     seen: usize,
-}
-
-fn changed() -> anyhow::Error {
-    anyhow::anyhow!("the token file changed while it was read")
 }
 
 impl<'i> CsvTokens<'i> {

@@ -57,6 +57,12 @@ fn problem(line: Option<usize>, reason: impl Into<String>) -> Problem {
     }
 }
 
+/// Why a token pass stopped on a file its check pass accepted: the file changed in between
+/// (both readers re-read the input for each pass instead of holding its tokens).
+pub(super) fn changed() -> anyhow::Error {
+    anyhow::anyhow!("the token file changed while it was read")
+}
+
 /// Where a factory file's bytes come from. A file on disk is opened again for each pass, so
 /// its tokens are never all in memory.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 //! nothing); each later pass re-reads the input and hands the tokens over one at a time, so no
 //! pass holds more than one package.
 
-use super::factory::{build_token, parse_name, FactoryInput, Problem, TokenOverrides};
+use super::factory::{build_token, changed, parse_name, FactoryInput, Problem, TokenOverrides};
 use crate::domain::{HashAlg, OtpKind, Serial, Token};
 use crate::vault::SecretBytes;
 use base64::Engine;
@@ -267,10 +267,6 @@ pub struct PskcTokens<'i> {
     checked: CheckedPskc,
     overrides: &'i TokenOverrides,
     seen: usize,
-}
-
-fn changed() -> anyhow::Error {
-    anyhow::anyhow!("the token file changed while it was read")
 }
 
 impl<'i> PskcTokens<'i> {
