@@ -8,6 +8,7 @@ use super::{tokens, ProtectionKind};
 use crate::db::DbConnection;
 use crate::formats::{self, CustomCsvSpec, FormatId};
 use crate::pipeline::choice::{self, ChoiceError};
+use crate::pipeline::Planner;
 use crate::vault::{SecretString, Vault};
 use std::collections::BTreeMap;
 
@@ -34,11 +35,17 @@ pub fn offered(conn: &mut DbConnection, draft: &Draft) -> anyhow::Result<Vec<Off
         .iter()
         .map(|s| s.id.clone())
         .collect();
-    let shapes = tokens::shapes(conn, &ids)?;
+    // One streamed walk over the shapes checks every format (the pipeline's own checker), so
+    // no shape is held for the whole order.
+    let mut checks: Vec<Planner> = formats::all().iter().map(Planner::new).collect();
+    tokens::for_each_shape(&mut &mut *conn, &ids, &mut |shape| {
+        checks.iter_mut().for_each(|c| c.add(shape))
+    })?;
     let armored = draft.choices.protection == Some(ProtectionKind::PgpArmored);
     Ok(formats::all()
         .iter()
-        .map(|f| Offered {
+        .zip(checks)
+        .map(|(f, check)| Offered {
             id: f.id.as_str(),
             name: f.name,
             help: f.help,
@@ -46,9 +53,7 @@ pub fn offered(conn: &mut DbConnection, draft: &Draft) -> anyhow::Result<Vec<Off
             disabled: if armored && !choice::armorable(f.id) {
                 Some(format!("{NOT_ARMORABLE}."))
             } else {
-                f.check(&mut shapes.iter().cloned())
-                    .err()
-                    .map(|e| e.to_string())
+                check.finish("").err().map(|e| e.to_string())
             },
         })
         .collect())
