@@ -81,12 +81,9 @@ fn find(
     now: i64,
 ) -> Result<Result<Found, Gone>, DeliveryError> {
     match links::lookup(conn, LinkKind::Download, token, now)? {
-        Err(Gone::Used) if seen.is_some() => Ok(links::found_by_token(
-            conn,
-            LinkKind::Download,
-            token,
-        )?
-        .ok_or(Gone::Unknown)),
+        Err(Gone::Used) if seen.is_some() => {
+            Ok(links::found_by_token(conn, LinkKind::Download, token)?.ok_or(Gone::Unknown))
+        }
         other => Ok(other),
     }
 }

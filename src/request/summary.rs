@@ -40,7 +40,9 @@ impl Tallies {
             first: Vec::new(),
         });
         tally.count += 1;
-        let at = tally.first.partition_point(|s| s.as_str() < serial.as_str());
+        let at = tally
+            .first
+            .partition_point(|s| s.as_str() < serial.as_str());
         if at < SERIALS_KEPT {
             tally.first.insert(at, serial);
             tally.first.truncate(SERIALS_KEPT);
@@ -194,7 +196,10 @@ pub fn of(conn: &mut DbConnection, shipment_ids: &[String]) -> anyhow::Result<Ve
             groups::first_serials,
         ))
         .load(conn)?;
-    let mut found = rows.into_iter().map(group).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut found = rows
+        .into_iter()
+        .map(group)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // Byte order, whatever the database's collation: the order the first serials were kept in.
     found.sort_by(|a, b| {
         (&a.shipment_id, &a.first_serials).cmp(&(&b.shipment_id, &b.first_serials))
@@ -220,9 +225,11 @@ pub fn check(format: &SeedFormat, groups: &[TokenGroup]) -> Result<(), FormatErr
         };
         if let Some(entry) = broken.get_mut(index) {
             entry.1 += usize::try_from(g.count).unwrap_or(0);
-            entry
-                .2
-                .extend(g.first_serials.iter().map(|s| (g.shipment_id.as_str(), s.as_str())));
+            entry.2.extend(
+                g.first_serials
+                    .iter()
+                    .map(|s| (g.shipment_id.as_str(), s.as_str())),
+            );
         }
     }
     if broken.is_empty() {
@@ -310,9 +317,17 @@ mod tests {
         let mut first = Vec::new();
         let mut second = Vec::new();
         for i in 0..40u32 {
-            let kind = if i % 3 == 0 { OtpKind::Hotp } else { OtpKind::Totp };
+            let kind = if i % 3 == 0 {
+                OtpKind::Hotp
+            } else {
+                OtpKind::Totp
+            };
             let digits = if i % 7 == 0 { 8 } else { 6 };
-            let model = if i % 2 == 0 { "SafeID/Classic" } else { "SafeID/Eco" };
+            let model = if i % 2 == 0 {
+                "SafeID/Classic"
+            } else {
+                "SafeID/Eco"
+            };
             first.push(shape(&format!("{}", 5000 - i * 13), kind, digits, model));
             second.push(shape(&format!("A-{}", 900 + i * 7), kind, 6, model));
         }

@@ -44,7 +44,9 @@ fn shown(html: &str, number: &str) -> (String, String) {
 fn csv(rows: &[(u64, &str)]) -> Vec<u8> {
     let mut csv = String::from("serial number,secret key,time interval,manufacturer,model\r\n");
     for (serial, model) in rows {
-        let seed: Vec<u8> = (0..20u8).map(|b| (*serial as u8) ^ b.wrapping_mul(29)).collect();
+        let seed: Vec<u8> = (0..20u8)
+            .map(|b| (*serial as u8) ^ b.wrapping_mul(29))
+            .collect();
         let b32 = data_encoding::BASE32_NOPAD.encode(&seed);
         csv.push_str(&format!("{serial},{b32},60,Deepnet Security,{model}\r\n"));
     }
@@ -81,10 +83,7 @@ async fn the_shipments_page_counts_tokens_and_models_after_import_and_after_an_a
             ("12".into(), "SafeID/Classic, SafeID/Eco".into()),
             "{backend:?}"
         );
-        assert_eq!(
-            shown(&html, "SHP-GLX-2"),
-            ("1".into(), "SafeID/Eco".into())
-        );
+        assert_eq!(shown(&html, "SHP-GLX-2"), ("1".into(), "SafeID/Eco".into()));
 
         // An order made through the API has no tokens until its file comes.
         let k = key(&app, "erp");
