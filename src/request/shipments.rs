@@ -22,13 +22,16 @@ pub struct ShipmentView {
     pub locked: bool,
 }
 
+/// A shipment (id, number, date, locked at) with one of its token groups (model, count).
+type ShipmentGroupRow = (String, String, String, Option<i64>, Option<(String, i64)>);
+
 /// The order's shipments, in shipment-number order, with their token counts and models read
 /// from the shipments' token groups (a few rows each, written with the tokens).
 pub fn list(
     conn: &mut DbConnection,
     order_id: &str,
 ) -> Result<Vec<ShipmentView>, diesel::result::Error> {
-    let rows: Vec<(String, String, String, Option<i64>, Option<(String, i64)>)> = shipments::table
+    let rows: Vec<ShipmentGroupRow> = shipments::table
         .left_join(groups::table)
         .filter(shipments::order_id.eq(order_id))
         .order((shipments::shipment_number.asc(), groups::seq.asc()))

@@ -211,7 +211,8 @@ pub fn of(conn: &mut DbConnection, shipment_ids: &[String]) -> anyhow::Result<Ve
 /// first serials (in shipment, then serial order), from one check per group.
 pub fn check(format: &SeedFormat, groups: &[TokenGroup]) -> Result<(), FormatError> {
     // Per rule broken: tokens breaking it, and (shipment, serial) of the first ones.
-    let mut broken: Vec<(&'static str, usize, Vec<(&str, &str)>)> = Vec::new();
+    type Broken<'g> = (&'static str, usize, Vec<(&'g str, &'g str)>);
+    let mut broken: Vec<Broken<'_>> = Vec::new();
     for g in groups {
         let Err(rule) = format.check_token(&g.shape) else {
             continue;
