@@ -262,6 +262,7 @@ pub(crate) fn write_tokens(
         progress(chunk.len() as u64);
         Ok(())
     })?;
+    crate::request::summary::refresh(conn, shipment_id)?;
     Ok(written)
 }
 

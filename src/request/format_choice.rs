@@ -4,11 +4,10 @@
 //! CSV layout checked and, when all is right, saved into the draft with the secrets sealed.
 
 use super::draft::{self, Draft, Step};
-use super::{tokens, ProtectionKind};
+use super::{summary, ProtectionKind};
 use crate::db::DbConnection;
 use crate::formats::{self, CustomCsvSpec, FormatId};
 use crate::pipeline::choice::{self, ChoiceError};
-use crate::pipeline::Planner;
 use crate::vault::{SecretString, Vault};
 use std::collections::BTreeMap;
 
@@ -35,17 +34,12 @@ pub fn offered(conn: &mut DbConnection, draft: &Draft) -> anyhow::Result<Vec<Off
         .iter()
         .map(|s| s.id.clone())
         .collect();
-    // One streamed walk over the shapes checks every format (the pipeline's own checker), so
-    // no shape is held for the whole order.
-    let mut checks: Vec<Planner> = formats::all().iter().map(Planner::new).collect();
-    tokens::for_each_shape(&mut &mut *conn, &ids, &mut |shape| {
-        checks.iter_mut().for_each(|c| c.add(shape))
-    })?;
+    // The shipments' token groups, not every token: a GET stays cheap at 100,000 tokens.
+    let groups = summary::of(conn, &ids)?;
     let armored = draft.choices.protection == Some(ProtectionKind::PgpArmored);
     Ok(formats::all()
         .iter()
-        .zip(checks)
-        .map(|(f, check)| Offered {
+        .map(|f| Offered {
             id: f.id.as_str(),
             name: f.name,
             help: f.help,
@@ -53,7 +47,7 @@ pub fn offered(conn: &mut DbConnection, draft: &Draft) -> anyhow::Result<Vec<Off
             disabled: if armored && !choice::armorable(f.id) {
                 Some(format!("{NOT_ARMORABLE}."))
             } else {
-                check.finish("").err().map(|e| e.to_string())
+                summary::check(f, &groups).err().map(|e| e.to_string())
             },
         })
         .collect())
