@@ -3,6 +3,7 @@
 //! source ever has to hold every token in memory. A walk can stop at a token and the next walk
 //! resume there, so the parts of one file group cost one pass over the source, not one each.
 
+use super::plan::Planner;
 use crate::domain::{Token, TokenContext};
 use crate::formats::TokenShape;
 use crate::import::factory::FactoryTokens;
@@ -28,6 +29,12 @@ pub type Each<'a> = dyn FnMut(&Token, &TokenContext) -> anyhow::Result<()> + 'a;
 pub trait TokenSource {
     /// Visits every token's shape, in order.
     fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()>;
+
+    /// Adds every token's shape to `planner`. A source that already knows how many tokens
+    /// share each shape says so instead of walking.
+    fn plan(&mut self, planner: &mut Planner) -> anyhow::Result<()> {
+        self.shapes(&mut |shape| planner.add(shape))
+    }
 
     /// Walks the tokens in order, from the start, or (with `resume`) from the token the last
     /// walk stopped at. Asks `wanted` about each token once and hands the wanted ones to `each`.
@@ -93,6 +100,8 @@ pub struct Factory<'f, 'a> {
     context: TokenContext,
     /// The pass a stopped walk left open, and the token it stopped at.
     paused: Option<(FactoryTokens<'f>, Token)>,
+    /// The shape shown to `wanted`, refilled for each token (no allocation per token).
+    shape: Option<TokenShape>,
 }
 
 impl<'f, 'a> Factory<'f, 'a> {
@@ -101,6 +110,7 @@ impl<'f, 'a> Factory<'f, 'a> {
             file,
             context,
             paused: None,
+            shape: None,
         }
     }
 }
@@ -111,6 +121,15 @@ impl TokenSource for Factory<'_, '_> {
             each(&TokenShape::from(&t));
             Ok(())
         })
+    }
+
+    /// The check pass counted the shapes: planning reads the file only when a shape breaks a
+    /// rule (to name its serials) or the file had too many shapes to count.
+    fn plan(&mut self, planner: &mut Planner) -> anyhow::Result<()> {
+        match self.file.shape_counts().get() {
+            Some(counts) if planner.add_alike(counts) => Ok(()),
+            _ => self.shapes(&mut |shape| planner.add(shape)),
+        }
     }
 
     fn tokens(
@@ -131,7 +150,14 @@ impl TokenSource for Factory<'_, '_> {
                     None => return Ok(()),
                 },
             };
-            match wanted(&TokenShape::from(&token)) {
+            let shape = match &mut self.shape {
+                Some(shape) => {
+                    shape.refill(&token);
+                    shape
+                }
+                None => self.shape.insert(TokenShape::from(&token)),
+            };
+            match wanted(shape) {
                 Take::Yes => each(&token, &self.context)?,
                 Take::Skip => {}
                 Take::Stop => {
