@@ -510,6 +510,58 @@ mod tests {
     }
 
     #[test]
+    fn the_check_counts_the_tokens_of_each_shape() {
+        let text = format!(
+            "{DEEPNET_HEADER}\n\
+             1,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             2,20,0,Deepnet Security,SafeID/Eco\n\
+             3,ZYXWVUTSRQPONMLKJIHGFEDCBA765432,60,Deepnet Security,SafeID/Classic\n"
+        )
+        .replace(",20,", ",GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,");
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(text.as_bytes()), &Default::default()).unwrap();
+        let counts: Vec<(&str, OtpKind, usize, u64)> = file
+            .shape_counts()
+            .get()
+            .unwrap()
+            .iter()
+            .map(|(s, n)| (s.model.as_str(), s.kind, s.secret_len, *n))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("SafeID/Classic", OtpKind::Totp, 20, 2),
+                ("SafeID/Eco", OtpKind::Hotp, 30, 1)
+            ]
+        );
+
+        // A hex file is read as Base32 first: only the hex reading's shapes are kept.
+        let hex = format!(
+            "{DEEPNET_HEADER}\n\
+             1,3132333435363738393031323334353637383930,60,Deepnet Security,SafeID/Classic\n"
+        );
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(hex.as_bytes()), &Default::default()).unwrap();
+        let counts = file.shape_counts().get().unwrap();
+        assert_eq!(
+            (counts.len(), counts[0].0.secret_len, counts[0].1),
+            (1, 20, 1)
+        );
+
+        // More shapes than are worth counting: none are kept, and planning walks the file.
+        let mut many = format!("{DEEPNET_HEADER}\n");
+        for i in 0..=ShapeCounts::MAX {
+            many.push_str(&format!(
+                "{i},234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,Model {i}\n"
+            ));
+        }
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(many.as_bytes()), &Default::default()).unwrap();
+        assert!(file.shape_counts().get().is_none());
+        assert_eq!(file.len(), ShapeCounts::MAX + 1);
+    }
+
+    #[test]
     fn streams_a_file_from_disk_twice_in_the_same_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");

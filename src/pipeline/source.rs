@@ -168,3 +168,80 @@ impl TokenSource for Factory<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::FormatId;
+    use crate::import::FactoryInput;
+
+    const HEADER: &str = "serial number,secret key,time interval,manufacturer,model\n";
+
+    fn plan(text: &str, format: FormatId) -> (Vec<(String, usize)>, Result<u64, String>) {
+        let file = FactoryFile::check(FactoryInput::Bytes(text.as_bytes()), &Default::default());
+        let file = file.unwrap();
+        let mut planner = Planner::new(format.format());
+        Factory::new(&file, TokenContext::default())
+            .plan(&mut planner)
+            .unwrap();
+        let total = planner.total();
+        match planner.finish("PO1") {
+            Ok(files) => (
+                files.into_iter().map(|f| (f.name, f.count)).collect(),
+                Ok(total),
+            ),
+            Err(e) => (Vec::new(), Err(e.to_string())),
+        }
+    }
+
+    #[test]
+    fn a_factory_file_is_planned_from_its_counted_shapes_as_from_a_walk() {
+        let mut text = HEADER.to_string();
+        for i in 0..30 {
+            let (step, model) = if i % 3 == 0 {
+                (30, "SafeID/Enterprise")
+            } else {
+                (60, "SafeID/Classic")
+            };
+            text.push_str(&format!(
+                "{},234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,{step},Deepnet Security,{model}\n",
+                1000 + i
+            ));
+        }
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(text.as_bytes()), &Default::default()).unwrap();
+        let mut walked = Planner::new(FormatId::DuoCsv.format());
+        Factory::new(&file, TokenContext::default())
+            .shapes(&mut |s| walked.add(s))
+            .unwrap();
+        let walked: Vec<(String, usize)> = walked
+            .finish("PO1")
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.name, f.count))
+            .collect();
+        let (files, total) = plan(&text, FormatId::DuoCsv);
+        assert_eq!(files, walked);
+        assert_eq!(
+            files,
+            [
+                ("PO1_duo_TOTP6_30s.csv".to_string(), 10),
+                ("PO1_duo_TOTP6_60s.csv".to_string(), 20)
+            ]
+        );
+        assert_eq!(total, Ok(30));
+    }
+
+    #[test]
+    fn a_shape_that_breaks_a_rule_is_walked_so_the_error_names_its_serials() {
+        let text = format!(
+            "{HEADER}\
+             1001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             1002,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,0,Deepnet Security,SafeID/Eco\n\
+             1003,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,0,Deepnet Security,SafeID/Eco\n"
+        );
+        let (_, result) = plan(&text, FormatId::EntraCsv);
+        let e = result.unwrap_err();
+        assert!(e.contains("1002, 1003") && !e.contains("1001"), "{e}");
+    }
+}
