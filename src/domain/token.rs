@@ -108,7 +108,7 @@ impl Serial {
         if s.len() > 64 {
             return Err("the serial number is longer than 64 characters".into());
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err("a serial number may hold only letters, digits and '-'".into());
         }
         if s.starts_with('-') {

@@ -357,9 +357,11 @@ pub(super) fn parse_name(text: &str, what: &str) -> Result<String, String> {
     if text.len() > 64 {
         return Err(format!("the {what} is longer than 64 characters"));
     }
+    // Bytes, not chars: every allowed character is ASCII, so any byte of a multi-byte
+    // character is refused as its character would be.
     if !text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " ./_-()".contains(c))
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" ./_-()".contains(&b))
         || text.starts_with(['-', ' '])
     {
         return Err(format!(
