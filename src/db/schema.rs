@@ -70,6 +70,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Each shipment's tokens grouped by shape, written with the tokens
+    /// (`request::summary::refresh`); `first_serials` is space-separated, in serial order.
+    shipment_token_groups (shipment_id, seq) {
+        shipment_id -> Text,
+        seq -> Integer,
+        kind -> Text,
+        hash -> Text,
+        digits -> Integer,
+        time_step -> Integer,
+        counter -> BigInt,
+        secret_len -> Integer,
+        manufacturer -> Text,
+        model -> Text,
+        token_count -> BigInt,
+        first_serials -> Text,
+    }
+}
+
+diesel::table! {
     imports (id) {
         id -> Text,
         manifest_sha256 -> Text,
@@ -83,6 +102,7 @@ diesel::joinable!(customer_emails -> customers (customer_id));
 diesel::joinable!(orders -> customers (customer_id));
 diesel::joinable!(shipments -> orders (order_id));
 diesel::joinable!(tokens -> shipments (shipment_id));
+diesel::joinable!(shipment_token_groups -> shipments (shipment_id));
 diesel::joinable!(imports -> orders (order_id));
 
 diesel::table! {
@@ -264,6 +284,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     shipments,
     tokens,
+    shipment_token_groups,
     drafts,
     rate_limits,
     requests,

@@ -32,7 +32,7 @@
 //! was given up when it took the spend over). Counting once too often is the safe direction.
 
 use super::links::{self, Found, Gone, LinkKind, Press, Spent};
-use super::records::{self, PackageRow};
+use super::records::PackageRow;
 use super::{DeliveryError, LinkToken};
 use crate::config::Config;
 use crate::db::Db;
@@ -82,12 +82,7 @@ fn find(
 ) -> Result<Result<Found, Gone>, DeliveryError> {
     match links::lookup(conn, LinkKind::Download, token, now)? {
         Err(Gone::Used) if seen.is_some() => {
-            let Some(package) = links::by_token(conn, LinkKind::Download, token)? else {
-                return Ok(Err(Gone::Unknown));
-            };
-            let request =
-                records::request(conn, &package.request_id)?.ok_or(DeliveryError::NotFound)?;
-            Ok(Ok(Found { request, package }))
+            Ok(links::found_by_token(conn, LinkKind::Download, token)?.ok_or(Gone::Unknown))
         }
         other => Ok(other),
     }

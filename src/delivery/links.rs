@@ -7,7 +7,7 @@ use super::sweep::destroy_file;
 use super::{DeliveryError, LinkToken};
 use crate::audit::{self, Entry};
 use crate::config::Config;
-use crate::db::schema::packages;
+use crate::db::schema::{packages, requests};
 use crate::db::{write_tx, DbConnection};
 use crate::lifecycle::{self, move_package, Event, PackageId, State, Who};
 use crate::mail::{compose, enqueue};
@@ -97,6 +97,29 @@ pub(super) fn by_token(
     }
 }
 
+/// The package a token names with its request, in one query (a link page is one round trip).
+pub(super) fn found_by_token(
+    conn: &mut DbConnection,
+    kind: LinkKind,
+    token: &LinkToken,
+) -> QueryResult<Option<Found>> {
+    let hash = token.hash();
+    let both = packages::table
+        .inner_join(requests::table)
+        .select((PackageRow::as_select(), RequestRow::as_select()));
+    let row: Option<(PackageRow, RequestRow)> = match kind {
+        LinkKind::Download => both
+            .filter(packages::download_hash.eq(hash))
+            .first(conn)
+            .optional()?,
+        LinkKind::Confirm => both
+            .filter(packages::confirm_hash.eq(hash))
+            .first(conn)
+            .optional()?,
+    };
+    Ok(row.map(|(package, request)| Found { request, package }))
+}
+
 /// Finds the package a token names; `Err(Gone)` when the link does not work (any more).
 pub fn lookup(
     conn: &mut DbConnection,
@@ -104,14 +127,13 @@ pub fn lookup(
     token: &LinkToken,
     now: i64,
 ) -> Result<Result<Found, Gone>, DeliveryError> {
-    let Some(package) = by_token(conn, kind, token)? else {
+    let Some(found) = found_by_token(conn, kind, token)? else {
         return Ok(Err(Gone::Unknown));
     };
-    if let Some(gone) = classify(kind, &package, now) {
+    if let Some(gone) = classify(kind, &found.package, now) {
         return Ok(Err(gone));
     }
-    let request = records::request(conn, &package.request_id)?.ok_or(DeliveryError::NotFound)?;
-    Ok(Ok(Found { request, package }))
+    Ok(Ok(found))
 }
 
 /// How often a reused link of one package alerts the delivery team, at most.

@@ -208,7 +208,7 @@ pub(crate) fn write_tokens(
         insert_tokens(conn, &rows)?;
         progress(chunk.len() as u64);
     }
-    Ok(())
+    crate::request::summary::refresh(conn, shipment_id)
 }
 
 /// One `tokens` row to insert.

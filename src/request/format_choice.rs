@@ -4,7 +4,7 @@
 //! CSV layout checked and, when all is right, saved into the draft with the secrets sealed.
 
 use super::draft::{self, Draft, Step};
-use super::{tokens, ProtectionKind};
+use super::{summary, ProtectionKind};
 use crate::db::DbConnection;
 use crate::formats::{self, CustomCsvSpec, FormatId};
 use crate::pipeline::choice::{self, ChoiceError};
@@ -34,7 +34,8 @@ pub fn offered(conn: &mut DbConnection, draft: &Draft) -> anyhow::Result<Vec<Off
         .iter()
         .map(|s| s.id.clone())
         .collect();
-    let shapes = tokens::shapes(conn, &ids)?;
+    // The shipments' token groups, not every token: a GET stays cheap at 100,000 tokens.
+    let groups = summary::of(conn, &ids)?;
     let armored = draft.choices.protection == Some(ProtectionKind::PgpArmored);
     Ok(formats::all()
         .iter()
@@ -46,9 +47,7 @@ pub fn offered(conn: &mut DbConnection, draft: &Draft) -> anyhow::Result<Vec<Off
             disabled: if armored && !choice::armorable(f.id) {
                 Some(format!("{NOT_ARMORABLE}."))
             } else {
-                f.check(&mut shapes.iter().cloned())
-                    .err()
-                    .map(|e| e.to_string())
+                summary::check(f, &groups).err().map(|e| e.to_string())
             },
         })
         .collect())

@@ -10,6 +10,7 @@ pub mod protection;
 pub mod rate_limit;
 pub mod shipments;
 pub mod submit;
+pub mod summary;
 pub mod tokens;
 
 pub use draft::{Bundling, Choices, Draft, DraftSecrets, PgpChoice, ProtectionKind, Step};

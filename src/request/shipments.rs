@@ -2,7 +2,7 @@
 //! its own shipment; wrong ones are counted per shipment and lock it at the limit.
 
 use crate::audit;
-use crate::db::schema::{orders, shipments, tokens};
+use crate::db::schema::{orders, shipment_token_groups as groups, shipments, tokens};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::Serial;
 use crate::mail::compose;
@@ -10,16 +10,6 @@ use crate::mail::outbox::enqueue;
 use diesel::dsl::case_when;
 use diesel::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
-
-diesel::define_sql_function!(fn upper(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-diesel::define_sql_function!(
-    fn replace(
-        x: diesel::sql_types::Text,
-        from: diesel::sql_types::Text,
-        to: diesel::sql_types::Text,
-    ) -> diesel::sql_types::Text
-);
 
 /// One shipment of the looked-up order.
 #[derive(Debug, Clone, Serialize)]
@@ -32,51 +22,53 @@ pub struct ShipmentView {
     pub locked: bool,
 }
 
-/// The order's shipments, in shipment-number order.
+/// A shipment (id, number, date, locked at) with one of its token groups (model, count).
+type ShipmentGroupRow = (String, String, String, Option<i64>, Option<(String, i64)>);
+
+/// The order's shipments, in shipment-number order, with their token counts and models read
+/// from the shipments' token groups (a few rows each, written with the tokens).
 pub fn list(
     conn: &mut DbConnection,
     order_id: &str,
 ) -> Result<Vec<ShipmentView>, diesel::result::Error> {
-    let rows: Vec<(String, String, String, Option<i64>)> = shipments::table
+    let rows: Vec<ShipmentGroupRow> = shipments::table
+        .left_join(groups::table)
         .filter(shipments::order_id.eq(order_id))
-        .order(shipments::shipment_number.asc())
+        .order((shipments::shipment_number.asc(), groups::seq.asc()))
         .select((
             shipments::id,
             shipments::shipment_number,
             shipments::ship_date,
             shipments::locked_at,
+            (groups::model, groups::token_count).nullable(),
         ))
         .load(conn)?;
-    let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
-    let counts: Vec<(String, String, i64)> = tokens::table
-        .filter(tokens::shipment_id.eq_any(&ids))
-        .group_by((tokens::shipment_id, tokens::model))
-        .select((
-            tokens::shipment_id,
-            tokens::model,
-            diesel::dsl::count_star(),
-        ))
-        .load(conn)?;
-    let mut per: BTreeMap<&str, (i64, Vec<String>)> = BTreeMap::new();
-    for (sid, model, n) in &counts {
-        let e = per.entry(sid.as_str()).or_default();
-        e.0 += n;
-        e.1.push(model.clone());
-    }
-    Ok(rows
-        .iter()
-        .map(|(id, number, date, locked)| {
-            let (count, models) = per.get(id.as_str()).cloned().unwrap_or_default();
-            ShipmentView {
-                id: id.clone(),
-                number: number.clone(),
-                ship_date: date.clone(),
-                token_count: count,
-                models,
+    let mut out: Vec<ShipmentView> = Vec::new();
+    for (id, number, ship_date, locked, group) in rows {
+        if out.last().is_none_or(|s| s.id != id) {
+            out.push(ShipmentView {
+                id,
+                number,
+                ship_date,
+                token_count: 0,
+                models: Vec::new(),
                 locked: locked.is_some(),
+            });
+        }
+        if let (Some(view), Some((model, count))) = (out.last_mut(), group) {
+            view.token_count += count;
+            if let Err(at) = view.models.binary_search(&model) {
+                view.models.insert(at, model);
             }
-        })
-        .collect())
+        }
+    }
+    Ok(out)
+}
+
+/// A stored serial without dashes, in upper case, written exactly as the expression of the
+/// `tokens_serial_compact` index (literals, not bound values, so the planner matches it).
+fn compact_serial() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql::<diesel::sql_types::Text>("upper(replace(tokens.serial, '-', ''))")
 }
 
 /// The outcome of one serial typed for one shipment.
@@ -124,13 +116,12 @@ pub fn verify(
         if locked.is_some() || failures >= limit {
             return Ok(SerialCheck::Locked);
         }
+        // The typed serial matches when it is the stored one, or the same without dashes and
+        // in any case; serials are ASCII letters, digits and '-', so comparing the compact
+        // forms covers both, through the index on exactly this expression.
         let matches: i64 = tokens::table
             .filter(tokens::shipment_id.eq(shipment_id))
-            .filter(
-                tokens::serial
-                    .eq(serial.as_str())
-                    .or(upper(replace(tokens::serial, "-", "")).eq(serial.compact())),
-            )
+            .filter(compact_serial().eq(serial.compact()))
             .count()
             .get_result(conn)?;
         if matches > 0 {

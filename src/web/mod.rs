@@ -86,6 +86,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
     let grace = u64::from(state.config.shutdown_grace_seconds);
     let tera = web::Data::new(state.tera.clone());
     let brand = web::Data::new(state.brand());
+    let start = web::Data::new(customer::StartPage::render(&state)?);
     let production = !state.config.is_demo();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -93,6 +94,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(state.clone())
             .app_data(tera.clone())
             .app_data(brand.clone())
+            .app_data(start.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
             .wrap(security::headers(production))
             .wrap(actix_web::middleware::from_fn(head::as_get))

@@ -39,3 +39,4 @@ mod staff;
 mod webkit;
 mod wizard;
 mod wizard_flow;
+mod wizard_shipments;

@@ -33,13 +33,57 @@ fn start_context(
     ctx
 }
 
+/// The start page as every browser first sees it, rendered once when the server starts: only
+/// the form's CSRF token differs between browsers, so `GET /` joins the two halves around the
+/// session's token instead of running the template engine on every request.
+pub struct StartPage {
+    before: String,
+    after: String,
+}
+
+/// Stands in for the CSRF token while the page is rendered once; letters and dashes only, so the
+/// template's escaping leaves it as it is.
+const CSRF_SLOT: &str = "SEEDPORT-CSRF-SLOT";
+
+impl StartPage {
+    /// Renders the empty lookup form with the brand; fails when the template does not show the
+    /// CSRF token exactly once.
+    pub fn render(state: &AppState) -> anyhow::Result<StartPage> {
+        let mut ctx = tera::Context::new();
+        ctx.insert("csrf", CSRF_SLOT);
+        ctx.insert("kind", "po");
+        ctx.insert("reference", "");
+        ctx.insert("email", "");
+        ctx.insert("errors", &BTreeMap::<String, String>::new());
+        ctx.insert("not_found", &false);
+        let html = respond::render(state, "start.html", ctx)
+            .map_err(|e| anyhow::anyhow!("rendering the start page: {e:?}"))?;
+        match html.split(CSRF_SLOT).collect::<Vec<_>>().as_slice() {
+            [before, after] => Ok(StartPage {
+                before: before.to_string(),
+                after: after.to_string(),
+            }),
+            _ => anyhow::bail!("the start page must show its CSRF token exactly once"),
+        }
+    }
+
+    /// The page with `csrf` in its form.
+    fn with_csrf(&self, csrf: &str) -> String {
+        let mut page = String::with_capacity(self.before.len() + csrf.len() + self.after.len());
+        page.push_str(&self.before);
+        page.push_str(csrf);
+        page.push_str(&self.after);
+        page
+    }
+}
+
 /// `GET /`: the start page with the lookup form (and a session cookie for a new browser).
 pub async fn start_page(
     state: web::Data<AppState>,
+    start: web::Data<StartPage>,
     session: CustomerSession,
 ) -> Result<HttpResponse, AppError> {
-    let ctx = start_context(&session.0, ("", "", ""), &BTreeMap::new(), false);
-    let mut resp = respond::page(&state, "start.html", ctx)?;
+    let mut resp = respond::html(StatusCode::OK, start.with_csrf(&session.0.csrf()));
     session.0.attach(&state, &mut resp);
     Ok(resp)
 }

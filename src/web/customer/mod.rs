@@ -14,6 +14,8 @@ mod protection;
 mod review;
 mod shipments;
 
+pub use lookup::StartPage;
+
 use super::{csrf, AppError, AppState};
 use crate::request::{Draft, Step};
 use actix_web::cookie::Cookie;

@@ -14,18 +14,15 @@ use actix_web::{web, HttpResponse};
 
 type Open = DraftAt<at::Shipments>;
 
-async fn render(
+/// The page: the rows, the order's numbers (read in the same database call as the rows) and
+/// the messages.
+fn render(
     state: &AppState,
     open: &Open,
-    rows: Vec<ShipmentRow>,
+    (rows, (po, invoice)): (Vec<ShipmentRow>, (String, String)),
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let order_id = open.draft.order_id.clone();
-    let (po, invoice) = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(order_numbers(conn, &order_id)?))
-        .await?;
     let mut ctx = open.context();
     ctx.insert("po", &po);
     ctx.insert("invoice", &invoice);
@@ -51,11 +48,14 @@ impl From<ProofError> for AppError {
 /// `GET /request/{draft}/shipments`
 pub async fn page(state: web::Data<AppState>, open: Open) -> Result<HttpResponse, AppError> {
     let draft = open.draft.clone();
-    let rows = state
+    let shown = state
         .db
-        .run(move |conn| Ok::<_, AppError>(proof::rows(conn, &draft)?))
+        .run(move |conn| {
+            let rows = proof::rows(conn, &draft)?;
+            Ok::<_, AppError>((rows, order_numbers(conn, &draft.order_id)?))
+        })
         .await?;
-    render(&state, &open, rows, None, StatusCode::OK).await
+    render(&state, &open, shown, None, StatusCode::OK)
 }
 
 /// `POST /request/{draft}/shipments`: checks each selected shipment's serial.
@@ -75,7 +75,7 @@ pub async fn verify(
             .collect(),
     };
     let (app, draft, now) = (state.clone(), open.draft.clone(), state.clock.now());
-    let outcome = state
+    let refused = state
         .db
         .run(move |conn| {
             let rules = ProofRules {
@@ -83,16 +83,26 @@ pub async fn verify(
                 delivery_email: &app.config.delivery_email,
                 alert_to: &app.config.alert_email,
             };
-            Ok::<_, AppError>(proof::prove(conn, &draft, &input, &rules, now)?)
+            // A refused proof shows the page again, with the order's numbers read here too.
+            Ok::<_, AppError>(match proof::prove(conn, &draft, &input, &rules, now)? {
+                ProofOutcome::Saved => None,
+                ProofOutcome::Refused { rows, error } => {
+                    Some((rows, order_numbers(conn, &draft.order_id)?, error))
+                }
+            })
         })
         .await?;
-    match outcome {
-        ProofOutcome::Saved => Ok(respond::see_other(&step_url(
+    match refused {
+        None => Ok(respond::see_other(&step_url(
             &open.draft.id,
             Step::Protection,
         ))),
-        ProofOutcome::Refused { rows, error } => {
-            render(&state, &open, rows, error, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Some((rows, numbers, error)) => render(
+            &state,
+            &open,
+            (rows, numbers),
+            error,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     }
 }

@@ -2,6 +2,7 @@
 //! Other`, or the self-contained error page every error turns into.
 
 use crate::web::{AppError, AppState};
+use actix_web::body::MessageBody;
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 
@@ -18,13 +19,21 @@ pub fn page(
 pub fn page_with(
     state: &AppState,
     template: &str,
-    mut context: tera::Context,
+    context: tera::Context,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    Ok(html(status, render(state, template, context)?))
+}
+
+/// The HTML of `template` with the brand and the guides' addresses added.
+pub fn render(
+    state: &AppState,
+    template: &str,
+    mut context: tera::Context,
+) -> Result<String, AppError> {
     context.insert("brand", &state.brand());
     context.insert("guides", &Guides::default());
-    let body = state.tera.render(template, &context)?;
-    Ok(html(status, body))
+    Ok(state.tera.render(template, &context)?)
 }
 
 /// A `303 See Other` to `location`, never cached.
@@ -53,7 +62,8 @@ pub fn error_page(status: StatusCode, message: &str, back: (&str, &str)) -> Http
     html(status, body)
 }
 
-fn html(status: StatusCode, body: String) -> HttpResponse {
+/// An HTML page answering `status`, never cached.
+pub fn html(status: StatusCode, body: impl MessageBody + 'static) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
