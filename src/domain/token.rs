@@ -84,9 +84,20 @@ impl FromStr for HashAlg {
 }
 
 /// A token serial: 1 to 64 characters of `[A-Za-z0-9-]`, not starting with `-`, leading zeros kept.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Serial(String);
+
+impl Clone for Serial {
+    fn clone(&self) -> Serial {
+        Serial(self.0.clone())
+    }
+
+    /// Reuses this serial's buffer (shapes refilled token after token allocate nothing).
+    fn clone_from(&mut self, source: &Serial) {
+        self.0.clone_from(&source.0);
+    }
+}
 
 impl Serial {
     pub fn parse(raw: &str) -> Result<Serial, String> {
@@ -97,7 +108,7 @@ impl Serial {
         if s.len() > 64 {
             return Err("the serial number is longer than 64 characters".into());
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err("a serial number may hold only letters, digits and '-'".into());
         }
         if s.starts_with('-') {

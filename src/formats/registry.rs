@@ -255,6 +255,7 @@ impl SeedFormat {
             inner,
             group: None,
             count: 0,
+            shape: None,
         }))
     }
 }
@@ -266,6 +267,8 @@ struct Checked<'a> {
     /// The first token's group: every later token must share it.
     group: Option<Option<String>>,
     count: usize,
+    /// The last token's shape, refilled for each token (no allocation per token).
+    shape: Option<TokenShape>,
 }
 
 impl SeedWriter for Checked<'_> {
@@ -280,8 +283,14 @@ impl SeedWriter for Checked<'_> {
         ctx: &TokenContext,
     ) -> Result<(), FormatError> {
         let f = self.format;
-        let shape = TokenShape::from(token);
-        if let Err(rule) = f.check_token(&shape) {
+        let shape: &TokenShape = match &mut self.shape {
+            Some(shape) => {
+                shape.refill(token);
+                shape
+            }
+            None => self.shape.insert(TokenShape::from(token)),
+        };
+        if let Err(rule) = f.check_token(shape) {
             let mut problem = Problem::new(rule);
             problem.add(shape.serial.as_str());
             return Err(FormatError::Incompatible {
@@ -289,7 +298,7 @@ impl SeedWriter for Checked<'_> {
                 problems: vec![problem],
             });
         }
-        let group = f.file_group(&shape);
+        let group = f.file_group(shape);
         match &self.group {
             None => self.group = Some(group),
             Some(expected) if *expected != group => {

@@ -35,3 +35,19 @@ impl From<&Token> for TokenShape {
         }
     }
 }
+
+impl TokenShape {
+    /// Becomes the shape of `t`, reusing this shape's allocations: for code that looks at the
+    /// shape of each token of a stream in turn.
+    pub fn refill(&mut self, t: &Token) {
+        self.serial.clone_from(&t.serial);
+        self.kind = t.kind;
+        self.hash = t.hash;
+        self.digits = t.digits;
+        self.time_step = t.time_step;
+        self.counter = t.counter;
+        self.secret_len = t.secret.len();
+        self.manufacturer.clone_from(&t.manufacturer);
+        self.model.clone_from(&t.model);
+    }
+}

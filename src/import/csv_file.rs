@@ -2,13 +2,15 @@
 //! UTF-8 BOM, CRLF or LF and blank lines are accepted; a stray quote is an error naming its
 //! line. Each pass re-reads the input, so no pass holds more than one row.
 
-use super::factory::{build_token, parse_name, Problem, SecretEncoding, TokenOverrides};
+use super::factory::TokenOverrides;
+use super::factory::{build_token, parse_name, Problem, SecretEncoding, ShapeCounts};
 use super::factory::{changed, FactoryInput, DEEPNET_HEADER};
 use crate::domain::{Serial, Token};
 use crate::vault::SecretBytes;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use zeroize::Zeroizing;
 
 fn problem(line: Option<usize>, reason: impl Into<String>) -> Problem {
     Problem {
@@ -17,10 +19,16 @@ fn problem(line: Option<usize>, reason: impl Into<String>) -> Problem {
     }
 }
 
-/// One data row: its line and its five trimmed fields.
+/// Columns of the Deepnet layout.
+const COLUMNS: usize = 5;
+
+/// One data row: its line and its trimmed fields (the first five; a row with any other number
+/// is an error whatever they hold).
 struct Row<'r> {
     line: usize,
-    fields: Vec<&'r str>,
+    fields: [&'r str; COLUMNS],
+    /// How many fields the row has.
+    columns: usize,
 }
 
 /// The records of one pass over the input, read one at a time (pull, so a pass can pause
@@ -29,6 +37,19 @@ struct Records<'i> {
     csv: csv::Reader<Box<dyn std::io::Read + 'i>>,
     record: csv::ByteRecord,
     header_seen: bool,
+}
+
+const STRAY_QUOTE: &str =
+    "a stray quote (\") makes this row unreadable: quote whole fields or remove it";
+
+/// A record's field, trimmed, or why the row cannot be read.
+fn field(raw: &[u8]) -> Result<&str, &'static str> {
+    match std::str::from_utf8(raw).map(str::trim) {
+        // Bytes, not chars: the three are ASCII, and this runs for every field of every pass.
+        Ok(f) if f.bytes().any(|b| matches!(b, b'"' | b'\n' | b'\r')) => Err(STRAY_QUOTE),
+        Ok(f) => Ok(f),
+        Err(_) => Err("this row is not UTF-8 text"),
+    }
 }
 
 impl<'i> Records<'i> {
@@ -72,47 +93,58 @@ impl<'i> Records<'i> {
             if record.iter().all(|f| f.trim_ascii().is_empty()) {
                 continue;
             }
-            let mut fields = Vec::with_capacity(record.len());
-            let mut reason = None;
-            for raw in record.iter() {
-                match std::str::from_utf8(raw).map(str::trim) {
-                    Ok(f) if f.contains(['"', '\n', '\r']) => {
-                        reason = Some(
-                            "a stray quote (\") makes this row unreadable: quote whole fields \
-                             or remove it",
-                        );
-                        break;
+            if !self.header_seen {
+                check_header(record, line)?;
+                self.header_seen = true;
+                continue;
+            }
+            // The fields borrow the reused record: no allocation per row.
+            let mut fields = [""; COLUMNS];
+            let mut unreadable = None;
+            for (i, raw) in record.iter().enumerate() {
+                match field(raw) {
+                    Ok(f) => {
+                        if let Some(slot) = fields.get_mut(i) {
+                            *slot = f;
+                        }
                     }
-                    Ok(f) => fields.push(f),
-                    Err(_) => {
-                        reason = Some("this row is not UTF-8 text");
+                    Err(reason) => {
+                        unreadable = Some(reason);
                         break;
                     }
                 }
             }
-            if self.header_seen {
-                return Ok(Some(match reason {
-                    Some(r) => each(Err(problem(Some(line), r))),
-                    None => each(Ok(Row { line, fields })),
-                }));
-            }
-            if let Some(r) = reason {
-                return Err(problem(Some(line), r));
-            }
-            let normalized: Vec<String> = fields.iter().map(|h| h.to_ascii_lowercase()).collect();
-            if normalized.join(",") != DEEPNET_HEADER {
-                return Err(problem(
-                    Some(line),
-                    format!(
-                        "unknown column layout {:?}: expected the header \
-                         \"{DEEPNET_HEADER}\" or a PSKC file",
-                        fields.join(",")
-                    ),
-                ));
-            }
-            self.header_seen = true;
+            return Ok(Some(match unreadable {
+                Some(r) => each(Err(problem(Some(line), r))),
+                None => each(Ok(Row {
+                    line,
+                    fields,
+                    columns: record.len(),
+                })),
+            }));
         }
     }
+}
+
+/// The first non-blank row must be the Deepnet header (any case).
+fn check_header(record: &csv::ByteRecord, line: usize) -> Result<(), Problem> {
+    let fields = record
+        .iter()
+        .map(field)
+        .collect::<Result<Vec<&str>, &str>>()
+        .map_err(|r| problem(Some(line), r))?;
+    let normalized: Vec<String> = fields.iter().map(|h| h.to_ascii_lowercase()).collect();
+    if normalized.join(",") != DEEPNET_HEADER {
+        return Err(problem(
+            Some(line),
+            format!(
+                "unknown column layout {:?}: expected the header \
+                 \"{DEEPNET_HEADER}\" or a PSKC file",
+                fields.join(",")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Walks every data row of `input` (see [`Records::next`]).
@@ -150,10 +182,12 @@ pub(super) struct CheckedCsv {
 }
 
 /// Checks every row (all problems, with their lines) without keeping any token: memory is one
-/// row plus 8 bytes per serial for the duplicate check.
+/// row plus 8 bytes per serial for the duplicate check. Counts the tokens of each shape into
+/// `shapes`.
 pub(super) fn check(
     input: &FactoryInput<'_>,
     overrides: &TokenOverrides,
+    shapes: &mut ShapeCounts,
 ) -> Result<CheckedCsv, Vec<Problem>> {
     // Auto: read the file as Base32 while noting whether every secret looks like hex; only a
     // hex file needs a second reading (as hex).
@@ -162,10 +196,11 @@ pub(super) fn check(
         SecretEncoding::Auto => SecretEncoding::Base32,
         chosen => chosen,
     };
-    let (mut problems, mut hashes, all_hex) = read_all(input, encoding, overrides)?;
+    let (mut problems, mut hashes, all_hex) = read_all(input, encoding, overrides, shapes)?;
     if auto && all_hex {
         encoding = SecretEncoding::Hex;
-        (problems, hashes, _) = read_all(input, encoding, overrides)?;
+        *shapes = ShapeCounts::default();
+        (problems, hashes, _) = read_all(input, encoding, overrides, shapes)?;
     }
     let count = hashes.len();
     hashes.sort_unstable();
@@ -188,12 +223,13 @@ pub(super) fn check(
     }
 }
 
-/// One checking pass: every row's problem, the hash of every good row's serial, and whether
-/// every secret looks like hex.
+/// One checking pass: every row's problem, the hash of every good row's serial (and its shape,
+/// counted into `shapes`), and whether every secret looks like hex.
 fn read_all(
     input: &FactoryInput<'_>,
     encoding: SecretEncoding,
     overrides: &TokenOverrides,
+    shapes: &mut ShapeCounts,
 ) -> Result<(Vec<Problem>, Vec<u64>, bool), Vec<Problem>> {
     let mut problems = Vec::new();
     let mut hashes: Vec<u64> = Vec::new();
@@ -203,9 +239,13 @@ fn read_all(
         rows += 1;
         match row {
             Ok(row) => {
-                all_hex &= looks_hex(row.fields.get(1).copied().unwrap_or(""));
-                match parse_row(&row.fields, encoding, overrides) {
-                    Ok(token) => hashes.push(serial_hash(token.serial.as_str())),
+                let [_, secret, ..] = row.fields;
+                all_hex &= looks_hex(secret);
+                match parse_row(&row, encoding, overrides) {
+                    Ok(token) => {
+                        hashes.push(serial_hash(token.serial.as_str()));
+                        shapes.add(&token);
+                    }
                     Err(reason) => problems.push(problem(Some(row.line), reason)),
                 }
             }
@@ -236,7 +276,7 @@ fn duplicates(
             return;
         };
         {
-            let Ok(token) = parse_row(&row.fields, encoding, overrides) else {
+            let Ok(token) = parse_row(&row, encoding, overrides) else {
                 return;
             };
             let serial = token.serial.as_str();
@@ -287,7 +327,7 @@ impl Iterator for CsvTokens<'_> {
         let (encoding, overrides) = (self.checked.encoding, self.overrides);
         let next = self.records.next(|row| {
             row.ok()
-                .and_then(|row| parse_row(&row.fields, encoding, overrides).ok())
+                .and_then(|row| parse_row(&row, encoding, overrides).ok())
                 .ok_or_else(changed)
         });
         match next {
@@ -307,13 +347,14 @@ impl Iterator for CsvTokens<'_> {
 }
 
 fn parse_row(
-    fields: &[&str],
+    row: &Row<'_>,
     encoding: SecretEncoding,
     overrides: &TokenOverrides,
 ) -> Result<Token, String> {
-    let [serial, secret, interval, manufacturer, model] = fields else {
-        return Err(format!("expected 5 columns, found {}", fields.len()));
-    };
+    if row.columns != COLUMNS {
+        return Err(format!("expected 5 columns, found {}", row.columns));
+    }
+    let [serial, secret, interval, manufacturer, model] = row.fields;
     let serial = Serial::parse(serial).map_err(|e| format!("bad serial: {e}"))?;
     let secret = decode_secret(secret, encoding)?;
     let manufacturer = parse_name(manufacturer, "manufacturer")?;
@@ -330,9 +371,23 @@ fn decode_secret(text: &str, encoding: SecretEncoding) -> Result<SecretBytes, St
             .map(SecretBytes::new)
             .map_err(|_| "the secret key is not valid hex".to_string()),
         _ => {
-            let cleaned = text.trim_end_matches('=').to_ascii_uppercase();
+            // Upper-cased into a buffer wiped on drop: it is the seed, in Base32. Seeds of up to
+            // 64 bytes (103 characters) fit on the stack; longer text is refused after decoding.
+            let text = text.trim_end_matches('=').as_bytes();
+            let mut stack = Zeroizing::new([0u8; 128]);
+            let mut heap = Zeroizing::new(Vec::new());
+            let upper: &mut [u8] = match stack.get_mut(..text.len()) {
+                Some(room) => room,
+                None => {
+                    heap.resize(text.len(), 0);
+                    &mut heap
+                }
+            };
+            for (u, c) in upper.iter_mut().zip(text) {
+                *u = c.to_ascii_uppercase();
+            }
             data_encoding::BASE32_NOPAD
-                .decode(cleaned.as_bytes())
+                .decode(upper)
                 .map(SecretBytes::new)
                 .map_err(|_| {
                     "the secret key is not valid Base32 (letters A-Z and digits 2-7)".to_string()

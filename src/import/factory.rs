@@ -4,6 +4,7 @@
 
 use super::{csv_file, pskc_plain};
 use crate::domain::{model_defaults, HashAlg, OtpKind, Serial, Token};
+use crate::formats::TokenShape;
 use crate::vault::SecretBytes;
 use std::fmt;
 use std::io::{self, Read};
@@ -102,6 +103,55 @@ impl FactoryInput<'_> {
     }
 }
 
+/// How many tokens of a checked file share each shape (everything but the serial and the
+/// seed), in order of first appearance. That is all a file planner needs, so the check pass
+/// gathers it and planning takes no pass of its own. Factory files hold one model or a few; a
+/// file with more than [`ShapeCounts::MAX`] shapes keeps none (memory stays bounded) and is
+/// walked instead.
+#[derive(Debug, Clone, Default)]
+pub struct ShapeCounts {
+    /// Each shape (with the serial of its first token) and its number of tokens.
+    counts: Vec<(TokenShape, u64)>,
+    overflowed: bool,
+}
+
+impl ShapeCounts {
+    pub const MAX: usize = 16;
+
+    /// Counts one more token.
+    pub(super) fn add(&mut self, t: &Token) {
+        if self.overflowed {
+            return;
+        }
+        // Files are mostly one shape: the last one seen is the likely match.
+        if let Some((_, n)) = self.counts.iter_mut().rev().find(|(s, _)| alike(s, t)) {
+            *n += 1;
+        } else if self.counts.len() < Self::MAX {
+            self.counts.push((TokenShape::from(t), 1));
+        } else {
+            self.overflowed = true;
+            self.counts = Vec::new();
+        }
+    }
+
+    /// Each shape with its number of tokens; `None` when the file had too many shapes.
+    pub fn get(&self) -> Option<&[(TokenShape, u64)]> {
+        (!self.overflowed).then_some(self.counts.as_slice())
+    }
+}
+
+/// Whether `t` has shape `s` but for its serial.
+fn alike(s: &TokenShape, t: &Token) -> bool {
+    s.kind == t.kind
+        && s.hash == t.hash
+        && s.digits == t.digits
+        && s.time_step == t.time_step
+        && s.counter == t.counter
+        && s.secret_len == t.secret.len()
+        && s.manufacturer == t.manufacturer
+        && s.model == t.model
+}
+
 /// What kind of factory file, once checked.
 enum Body {
     Csv(csv_file::CheckedCsv),
@@ -114,6 +164,7 @@ pub struct FactoryFile<'a> {
     input: FactoryInput<'a>,
     overrides: TokenOverrides,
     body: Body,
+    shapes: ShapeCounts,
 }
 
 impl<'a> FactoryFile<'a> {
@@ -149,16 +200,23 @@ impl<'a> FactoryFile<'a> {
             .iter()
             .find(|b| !b.is_ascii_whitespace())
             .is_some_and(|&b| b == b'<');
+        let mut shapes = ShapeCounts::default();
         let body = if is_xml {
-            Body::Pskc(super::pskc_plain::check(&input, overrides)?)
+            Body::Pskc(super::pskc_plain::check(&input, overrides, &mut shapes)?)
         } else {
-            Body::Csv(csv_file::check(&input, overrides)?)
+            Body::Csv(csv_file::check(&input, overrides, &mut shapes)?)
         };
         Ok(FactoryFile {
             input,
             overrides: overrides.clone(),
             body,
+            shapes,
         })
+    }
+
+    /// How many tokens share each shape, as the check pass counted them.
+    pub fn shape_counts(&self) -> &ShapeCounts {
+        &self.shapes
     }
 
     /// Number of tokens.
@@ -299,9 +357,11 @@ pub(super) fn parse_name(text: &str, what: &str) -> Result<String, String> {
     if text.len() > 64 {
         return Err(format!("the {what} is longer than 64 characters"));
     }
+    // Bytes, not chars: every allowed character is ASCII, so any byte of a multi-byte
+    // character is refused as its character would be.
     if !text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " ./_-()".contains(c))
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" ./_-()".contains(&b))
         || text.starts_with(['-', ' '])
     {
         return Err(format!(
@@ -449,6 +509,58 @@ mod tests {
         );
         let e = parse(text.as_bytes(), &TokenOverrides::default()).unwrap_err();
         assert!(e[0].to_string().starts_with("line 3: "), "{e:?}");
+    }
+
+    #[test]
+    fn the_check_counts_the_tokens_of_each_shape() {
+        let text = format!(
+            "{DEEPNET_HEADER}\n\
+             1,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             2,20,0,Deepnet Security,SafeID/Eco\n\
+             3,ZYXWVUTSRQPONMLKJIHGFEDCBA765432,60,Deepnet Security,SafeID/Classic\n"
+        )
+        .replace(",20,", ",GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,");
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(text.as_bytes()), &Default::default()).unwrap();
+        let counts: Vec<(&str, OtpKind, usize, u64)> = file
+            .shape_counts()
+            .get()
+            .unwrap()
+            .iter()
+            .map(|(s, n)| (s.model.as_str(), s.kind, s.secret_len, *n))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("SafeID/Classic", OtpKind::Totp, 20, 2),
+                ("SafeID/Eco", OtpKind::Hotp, 30, 1)
+            ]
+        );
+
+        // A hex file is read as Base32 first: only the hex reading's shapes are kept.
+        let hex = format!(
+            "{DEEPNET_HEADER}\n\
+             1,3132333435363738393031323334353637383930,60,Deepnet Security,SafeID/Classic\n"
+        );
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(hex.as_bytes()), &Default::default()).unwrap();
+        let counts = file.shape_counts().get().unwrap();
+        assert_eq!(
+            (counts.len(), counts[0].0.secret_len, counts[0].1),
+            (1, 20, 1)
+        );
+
+        // More shapes than are worth counting: none are kept, and planning walks the file.
+        let mut many = format!("{DEEPNET_HEADER}\n");
+        for i in 0..=ShapeCounts::MAX {
+            many.push_str(&format!(
+                "{i},234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,Model {i}\n"
+            ));
+        }
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(many.as_bytes()), &Default::default()).unwrap();
+        assert!(file.shape_counts().get().is_none());
+        assert_eq!(file.len(), ShapeCounts::MAX + 1);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! nothing); each later pass re-reads the input and hands the tokens over one at a time, so no
 //! pass holds more than one package.
 
-use super::factory::{build_token, changed, parse_name, FactoryInput, Problem, TokenOverrides};
+use super::factory::TokenOverrides;
+use super::factory::{build_token, changed, parse_name, FactoryInput, Problem, ShapeCounts};
 use crate::domain::{HashAlg, OtpKind, Serial, Token};
 use crate::vault::SecretBytes;
 use base64::Engine;
@@ -166,17 +167,22 @@ pub(super) struct CheckedPskc {
 }
 
 /// Checks every `KeyPackage` without keeping any token: memory is one package plus 8 bytes per
-/// serial for the duplicate check. Problems name the line where their package starts.
+/// serial for the duplicate check. Problems name the line where their package starts. Counts
+/// the tokens of each shape into `shapes`.
 pub(super) fn check(
     input: &FactoryInput<'_>,
     overrides: &TokenOverrides,
+    shapes: &mut ShapeCounts,
 ) -> Result<CheckedPskc, Vec<Problem>> {
     let mut packages = Packages::open(input).map_err(|p| vec![p])?;
     let mut problems = Vec::new();
     let mut hashes: Vec<u64> = Vec::new();
     loop {
         match packages.next(overrides) {
-            Ok(Some((_, Ok(token)))) => hashes.push(serial_hash(token.serial.as_str())),
+            Ok(Some((_, Ok(token)))) => {
+                hashes.push(serial_hash(token.serial.as_str()));
+                shapes.add(&token);
+            }
             Ok(Some((line, Err(reason)))) => problems.push(problem(Some(line), reason)),
             Ok(None) => break,
             Err(p) => {
@@ -216,7 +222,7 @@ pub(super) fn check(
 /// file, all or nothing.
 pub(crate) fn parse(text: &str, overrides: &TokenOverrides) -> Result<Vec<Token>, Vec<Problem>> {
     let input = FactoryInput::Bytes(text.as_bytes());
-    let checked = check(&input, overrides)?;
+    let checked = check(&input, overrides, &mut ShapeCounts::default())?;
     let unreadable = |e: anyhow::Error| vec![problem(None, e.to_string())];
     let tokens = PskcTokens::open(&input, checked, overrides)
         .map_err(unreadable)?

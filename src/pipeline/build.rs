@@ -59,9 +59,7 @@ pub fn build<W: Write + Send + Sync>(
     }
     format.check_options(request.options)?;
     let mut planner = Planner::new(format);
-    source
-        .shapes(&mut |shape| planner.add(shape))
-        .map_err(PackError::Source)?;
+    source.plan(&mut planner).map_err(PackError::Source)?;
     let token_count = planner.total();
     if token_count == 0 {
         return Err(PackError::Empty);

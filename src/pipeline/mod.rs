@@ -7,10 +7,12 @@
 //! - [`build()`]: plans, checks and streams one package.
 //! - [`password`]: the customer's zip password policy and passphrase suggestions.
 //! - [`pgp`]: the customer's OpenPGP certificate and streaming encryption to it.
-//! - [`zip_stream`]: streaming zip with AES-256 (WinZip AE-2) entries.
+//! - [`zip_stream`]: streaming zip with AES-256 (WinZip AE-2) entries, fed in large pieces
+//!   (`batch`).
 //! - [`package`]: assembles seed files + README under the chosen [`Protection`].
 //! - [`cli`]: `seedport pack`.
 
+mod batch;
 mod build;
 pub mod choice;
 pub mod cli;

@@ -4,6 +4,7 @@
 //! OpenPGP straight into the output writer, hashed on the way. Memory stays flat whatever the
 //! number of tokens.
 
+use super::batch::Batched;
 use super::digest::{DigestWriter, StreamDigest};
 use super::error::PackageError;
 use super::password::ZipPassword;
@@ -241,7 +242,9 @@ fn armored_file<W: Write + Send + Sync>(
     let name = entry.name.0;
     let mut pgp = PgpEncryptor::with_armor(&mut counted, recipient, &name, now.into(), true)?;
     let mut plain = DigestWriter::new(&mut pgp);
-    (entry.source)(&mut plain).map_err(|source| PackageError::Source {
+    let mut batched = Batched::new(&mut plain);
+    let written = (entry.source)(&mut batched).and_then(|()| Ok(batched.finish().map(drop)?));
+    written.map_err(|source| PackageError::Source {
         name: name.clone(),
         source,
     })?;

@@ -68,6 +68,27 @@ impl Planner {
             .or_default() += 1;
     }
 
+    /// Adds `count` tokens of each shape, all or none: `false` (nothing added) when a shape
+    /// breaks a rule, since the problem must then name the serials that break it and only a
+    /// walk over every shape knows them. Format rules and file groups never look at the serial.
+    pub fn add_alike(&mut self, counts: &[(TokenShape, u64)]) -> bool {
+        if counts
+            .iter()
+            .any(|(shape, _)| self.format.check_token(shape).is_err())
+        {
+            return false;
+        }
+        for (shape, count) in counts {
+            self.total += count;
+            let n = usize::try_from(*count).unwrap_or(usize::MAX);
+            *self
+                .groups
+                .entry(self.format.file_group(shape))
+                .or_default() += n;
+        }
+        true
+    }
+
     /// Number of tokens added.
     pub fn total(&self) -> u64 {
         self.total
@@ -175,6 +196,29 @@ mod tests {
                 ("PO1_part003.json", 2 * max, 1)
             ]
         );
+    }
+
+    #[test]
+    fn counted_shapes_plan_as_the_walk_does_and_a_broken_rule_asks_for_the_walk() {
+        let format = FormatId::DuoCsv.format();
+        let shapes = [
+            shape(1, 60),
+            shape(2, 30),
+            shape(3, 60),
+            shape(4, 30),
+            shape(5, 60),
+        ];
+        let walked = plan_files(format, "PO1", &shapes).unwrap();
+        let mut planner = Planner::new(format);
+        assert!(planner.add_alike(&[(shape(1, 60), 3), (shape(2, 30), 2)]));
+        assert_eq!(planner.total(), 5);
+        assert_eq!(planner.finish("PO1").unwrap(), walked);
+
+        let mut hotp = shape(9, 30);
+        hotp.kind = OtpKind::Hotp;
+        let mut planner = Planner::new(FormatId::EntraCsv.format());
+        assert!(!planner.add_alike(&[(shape(1, 30), 1), (hotp, 1)]));
+        assert_eq!(planner.total(), 0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! source ever has to hold every token in memory. A walk can stop at a token and the next walk
 //! resume there, so the parts of one file group cost one pass over the source, not one each.
 
+use super::plan::Planner;
 use crate::domain::{Token, TokenContext};
 use crate::formats::TokenShape;
 use crate::import::factory::FactoryTokens;
@@ -28,6 +29,12 @@ pub type Each<'a> = dyn FnMut(&Token, &TokenContext) -> anyhow::Result<()> + 'a;
 pub trait TokenSource {
     /// Visits every token's shape, in order.
     fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()>;
+
+    /// Adds every token's shape to `planner`. A source that already knows how many tokens
+    /// share each shape says so instead of walking.
+    fn plan(&mut self, planner: &mut Planner) -> anyhow::Result<()> {
+        self.shapes(&mut |shape| planner.add(shape))
+    }
 
     /// Walks the tokens in order, from the start, or (with `resume`) from the token the last
     /// walk stopped at. Asks `wanted` about each token once and hands the wanted ones to `each`.
@@ -93,6 +100,8 @@ pub struct Factory<'f, 'a> {
     context: TokenContext,
     /// The pass a stopped walk left open, and the token it stopped at.
     paused: Option<(FactoryTokens<'f>, Token)>,
+    /// The shape shown to `wanted`, refilled for each token (no allocation per token).
+    shape: Option<TokenShape>,
 }
 
 impl<'f, 'a> Factory<'f, 'a> {
@@ -101,6 +110,7 @@ impl<'f, 'a> Factory<'f, 'a> {
             file,
             context,
             paused: None,
+            shape: None,
         }
     }
 }
@@ -111,6 +121,15 @@ impl TokenSource for Factory<'_, '_> {
             each(&TokenShape::from(&t));
             Ok(())
         })
+    }
+
+    /// The check pass counted the shapes: planning reads the file only when a shape breaks a
+    /// rule (to name its serials) or the file had too many shapes to count.
+    fn plan(&mut self, planner: &mut Planner) -> anyhow::Result<()> {
+        match self.file.shape_counts().get() {
+            Some(counts) if planner.add_alike(counts) => Ok(()),
+            _ => self.shapes(&mut |shape| planner.add(shape)),
+        }
     }
 
     fn tokens(
@@ -131,7 +150,14 @@ impl TokenSource for Factory<'_, '_> {
                     None => return Ok(()),
                 },
             };
-            match wanted(&TokenShape::from(&token)) {
+            let shape = match &mut self.shape {
+                Some(shape) => {
+                    shape.refill(&token);
+                    shape
+                }
+                None => self.shape.insert(TokenShape::from(&token)),
+            };
+            match wanted(shape) {
                 Take::Yes => each(&token, &self.context)?,
                 Take::Skip => {}
                 Take::Stop => {
@@ -140,5 +166,82 @@ impl TokenSource for Factory<'_, '_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::FormatId;
+    use crate::import::FactoryInput;
+
+    const HEADER: &str = "serial number,secret key,time interval,manufacturer,model\n";
+
+    fn plan(text: &str, format: FormatId) -> (Vec<(String, usize)>, Result<u64, String>) {
+        let file = FactoryFile::check(FactoryInput::Bytes(text.as_bytes()), &Default::default());
+        let file = file.unwrap();
+        let mut planner = Planner::new(format.format());
+        Factory::new(&file, TokenContext::default())
+            .plan(&mut planner)
+            .unwrap();
+        let total = planner.total();
+        match planner.finish("PO1") {
+            Ok(files) => (
+                files.into_iter().map(|f| (f.name, f.count)).collect(),
+                Ok(total),
+            ),
+            Err(e) => (Vec::new(), Err(e.to_string())),
+        }
+    }
+
+    #[test]
+    fn a_factory_file_is_planned_from_its_counted_shapes_as_from_a_walk() {
+        let mut text = HEADER.to_string();
+        for i in 0..30 {
+            let (step, model) = if i % 3 == 0 {
+                (30, "SafeID/Enterprise")
+            } else {
+                (60, "SafeID/Classic")
+            };
+            text.push_str(&format!(
+                "{},234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,{step},Deepnet Security,{model}\n",
+                1000 + i
+            ));
+        }
+        let file =
+            FactoryFile::check(FactoryInput::Bytes(text.as_bytes()), &Default::default()).unwrap();
+        let mut walked = Planner::new(FormatId::DuoCsv.format());
+        Factory::new(&file, TokenContext::default())
+            .shapes(&mut |s| walked.add(s))
+            .unwrap();
+        let walked: Vec<(String, usize)> = walked
+            .finish("PO1")
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.name, f.count))
+            .collect();
+        let (files, total) = plan(&text, FormatId::DuoCsv);
+        assert_eq!(files, walked);
+        assert_eq!(
+            files,
+            [
+                ("PO1_duo_TOTP6_30s.csv".to_string(), 10),
+                ("PO1_duo_TOTP6_60s.csv".to_string(), 20)
+            ]
+        );
+        assert_eq!(total, Ok(30));
+    }
+
+    #[test]
+    fn a_shape_that_breaks_a_rule_is_walked_so_the_error_names_its_serials() {
+        let text = format!(
+            "{HEADER}\
+             1001,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,60,Deepnet Security,SafeID/Classic\n\
+             1002,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,0,Deepnet Security,SafeID/Eco\n\
+             1003,234567ABCDEFGHIJKLMNOPQRSTUVWXYZ,0,Deepnet Security,SafeID/Eco\n"
+        );
+        let (_, result) = plan(&text, FormatId::EntraCsv);
+        let e = result.unwrap_err();
+        assert!(e.contains("1002, 1003") && !e.contains("1001"), "{e}");
     }
 }

@@ -6,6 +6,7 @@
 //! needed: memory stays flat however large an entry is. Entries are marked zip64 when the caller
 //! says they may be large, so a seed file beyond 4 GiB still works.
 
+use super::batch::Batched;
 use super::digest::{DigestWriter, StreamDigest};
 use super::error::PackageError;
 use super::password::ZipPassword;
@@ -68,7 +69,9 @@ impl<'p, W: Write> ZipStream<'p, W> {
         };
         self.zip.start_file(name, options)?;
         let mut digest = DigestWriter::new(&mut self.zip);
-        source(&mut digest).map_err(|source| PackageError::Source {
+        let mut batched = Batched::new(&mut digest);
+        let written = source(&mut batched).and_then(|()| Ok(batched.finish().map(drop)?));
+        written.map_err(|source| PackageError::Source {
             name: name.to_owned(),
             source,
         })?;
