@@ -36,12 +36,20 @@ def kib(field):
     return 0
 
 
+def cpu_s():
+    """The server's CPU time so far (user + system), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
 
 
 # --- the customer, to the review step -------------------------------------------------------
+rss_start = kib("VmRSS")
 c = requests.Session()
 csrf = csrf_of(ok(c.get(base + "/"), "start page").text)
 r = ok(c.post(base + "/request", data={"csrf": csrf, "kind": "po", "reference": po, "email": customer_email},
@@ -69,9 +77,15 @@ ok(c.post(draft + "/protection", files={k: (None, v) for k, v in fields.items()}
 fmt_form = {"csrf": csrf, "format": fmt, "action": "continue"}
 if pskc_passphrase:
     fmt_form.update({"pskc_passphrase": pskc_passphrase, "pskc_passphrase_confirm": pskc_passphrase})
+t0 = time.perf_counter()
+ok(c.get(draft + "/format"), "format page")
+format_page_s = time.perf_counter() - t0
+t0 = time.perf_counter()
 r = ok(c.post(draft + "/format", data=fmt_form, allow_redirects=False), "format")
 if r.status_code != 303:
     sys.exit("the format step did not move on:\n" + r.text[:1500])
+print(f"format step: page {format_page_s:.2f} s, choice {time.perf_counter() - t0:.2f} s; "
+      f"server RSS {kib('VmRSS') / 1024:.1f} MiB")
 
 # --- submit, while another client polls /readyz ---------------------------------------------
 latencies, stop = [], threading.Event()
@@ -85,20 +99,41 @@ def poll():
         latencies.append((time.perf_counter() - t) * 1000)
 
 
+rss_before, rss_seen, rss_done = kib("VmRSS"), [], threading.Event()
+
+
+def sample_rss():
+    while not rss_done.is_set():
+        rss_seen.append(kib("VmRSS"))
+        time.sleep(0.01)
+
+
 poller = threading.Thread(target=poll)
 poller.start()
 time.sleep(0.5)
 before = len(latencies)
+rss_sampler = threading.Thread(target=sample_rss)
+rss_sampler.start()
+cpu0 = cpu_s()
 t0 = time.perf_counter()
 r = c.post(draft + "/submit", data={"csrf": csrf}, allow_redirects=False)
 submit_s = time.perf_counter() - t0
+submit_cpu = cpu_s() - cpu0
 during = latencies[before:]
+rss_done.set()
+rss_sampler.join()
 stop.set()
 poller.join()
 if r.status_code != 303 or not r.headers.get("location", "").endswith("/done"):
     sys.exit(f"submit: HTTP {r.status_code} {r.headers.get('location')}\n{r.text[:800]}")
-print(f"submit ({fmt}): {submit_s:.2f} s; GET /readyz meanwhile: {len(during)} requests, "
+print(f"submit ({fmt}): {submit_s:.2f} s wall, server CPU {submit_cpu:.2f} s (user+sys, incl. the "
+      f"/readyz answers); GET /readyz meanwhile: {len(during)} requests, "
       f"p50 {pct(during, 50):.1f} ms, p99 {pct(during, 99):.1f} ms, max {max(during):.1f} ms")
+rss_peak = max(rss_seen + [rss_before])
+print(f"server RSS: at start {rss_start / 1024:.1f} MiB, before submit {rss_before / 1024:.1f} MiB, "
+      f"peak during submit {rss_peak / 1024:.1f} MiB (+{(rss_peak - rss_before) / 1024:.1f} MiB, "
+      f"{len(rss_seen)} samples at 10 ms), after {kib('VmRSS') / 1024:.1f} MiB; "
+      f"VmHWM {kib('VmHWM') / 1024:.1f} MiB")
 
 db = sqlite3.connect(db_path)
 (request_id,) = db.execute("SELECT request_id FROM drafts WHERE request_id IS NOT NULL "

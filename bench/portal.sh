@@ -6,7 +6,7 @@
 #      PSKC passphrase) while the server's VmRSS is sampled every 10 ms (peak minus idle);
 #  (c) wrk -t2 -c32 -d10s --latency on GET /, on the shipments page of a looked-up draft (with
 #      the customer's cookie) and on the download page of a link.
-# Usage: bench/portal.sh. Builds release into $CARGO_TARGET_DIR (or runs $BENCH_BIN). Needs wrk, python3-requests.
+# Usage: bench/portal.sh (SKIP_WRK=1 stops after (b)). Builds release into $CARGO_TARGET_DIR (or runs $BENCH_BIN). Needs wrk, python3-requests.
 set -euo pipefail
 submit_n=${SUBMIT_N:-100000}
 download_n=${DOWNLOAD_N:-900000}
@@ -58,12 +58,13 @@ EOF
 tokens "$submit_n" 40000000 submit.csv; manifest PO-BENCH-SUBMIT submit.csv
 tokens "$download_n" 50000000 download.csv; manifest PO-BENCH-DOWNLOAD download.csv
 for po in PO-BENCH-SUBMIT PO-BENCH-DOWNLOAD; do
-  /usr/bin/time -f "  import $po: %e s, %M KiB peak RSS" "$bin" import "$po.toml" > /dev/null
+  /usr/bin/time -f "  import $po: %e s wall, %U s user + %S s sys, %M KiB peak RSS" "$bin" import "$po.toml" > /dev/null
 done
 echo 'reviewer password for the bench 1' > staff.pw
 secret=$("$bin" staff add --email rev@vendor.example --name Bench --role reviewer \
   --password-file staff.pw | sed -n 's/^authenticator secret (shown once): //p')
-SEEDPORT_LOG=warn "$bin" serve > server.log 2>&1 &
+# SEEDPORT_LOG=warn,seedport::request=debug adds the submit's stage timings to the output.
+SEEDPORT_LOG=${SEEDPORT_LOG:-warn} "$bin" serve > server.log 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -sf "$base/readyz" > /dev/null && break; sleep 0.1; done
 echo "server idle: $(grep VmRSS /proc/$server/status | awk '{printf "%.1f MiB", $2/1024}') RSS"
@@ -72,9 +73,17 @@ run() { # run PO FIRST_SERIAL FORMAT [PASSPHRASE]
     "$work" rev@vendor.example "$(cat staff.pw)" "$secret" "$1" it@bench.example "$2" "${@:3}"
 }
 echo "(a) submit, $submit_n tokens:"
+stages() { # the server's stage timings of the last submit, if it logged them
+  { grep -aE "password hashed|package built|submit recorded" server.log || true; } |
+    sed -e 's/^[^0-9]*//' -e 's/^/  server: /'
+  : > server.log
+}
 run PO-BENCH-SUBMIT 40000000 entra-csv | sed 's/^/  /'
+stages
 echo "(b) download, $download_n tokens:"
 run PO-BENCH-DOWNLOAD 50000000 pskc-passphrase 'pskc passphrase for the bench' | sed 's/^/  /'
+stages
+[ -n "${SKIP_WRK:-}" ] && exit 0 # SKIP_WRK=1: (a) and (b) only
 LOOKUP_ONLY=1 run PO-BENCH-SUBMIT 40000000 entra-csv
 echo "(c) wrk -t2 -c32 -d10s --latency:"
 bench() { # bench LABEL URL [COOKIE]

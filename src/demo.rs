@@ -67,7 +67,7 @@ fn order_input(po: &str, invoice: &str) -> anyhow::Result<ImportInput> {
         manifest.push_str(&format!(
             "\n[[shipments]]\nnumber = \"{number}\"\ndate = \"{date}\"\nfile = \"{number}.csv\"\n"
         ));
-        files.push((format!("{number}.csv"), factory_csv(model, *first)));
+        files.push((format!("{number}.csv"), factory_csv(model, *first).into()));
     }
     Ok(ImportInput {
         manifest: Manifest::parse(&manifest)?,

@@ -286,11 +286,12 @@ fn import(config: &Config, manifest: &std::path::Path) -> anyhow::Result<ExitCod
     let master = seedport::app::load_master_key(config)?;
     let db = seedport::app::open_database(config)?;
     let vault = seedport::vault::Vault::new(master);
-    let total: u64 = input
-        .files
-        .iter()
-        .map(|(_, b)| b.iter().filter(|&&c| c == b'\n').count() as u64)
-        .sum();
+    let mut total = 0u64;
+    for (name, file) in &input.files {
+        total += file
+            .lines()
+            .with_context(|| format!("cannot read the token file {name}"))?;
+    }
     let bar = indicatif::ProgressBar::new(total.max(1));
     bar.set_style(
         indicatif::ProgressStyle::with_template(

@@ -48,7 +48,7 @@ fn input(upload: Upload) -> Result<ImportInput, Vec<String>> {
             .iter()
             .find(|(name, _)| base_name(name) == wanted.as_str())
         {
-            Some((_, data)) => files.push((wanted.clone(), data.clone())),
+            Some((_, data)) => files.push((wanted.clone(), data.clone().into())),
             None => problems.push(format!(
                 "manifest: shipment {} names the file {wanted}, which was not uploaded",
                 spec.number

@@ -3,7 +3,7 @@
 //! by its field. The rows are written by the same functions `import::run` uses.
 
 use super::{check_database, insert_shipment, write_tokens, FileProblem, ImportError};
-use super::{factory, TokenOverrides};
+use super::{FactoryFile, FactoryInput, TokenOverrides};
 use crate::audit::{self, Entry};
 use crate::db::schema::{customers, imports, orders, shipments, tokens};
 use crate::db::{write_tx, DbConnection};
@@ -234,7 +234,7 @@ pub fn attach_tokens(
         h.update(Sha256::digest(bytes));
         hex::encode(h.finalize())
     };
-    let parsed = factory::parse(bytes, overrides).map_err(|found| {
+    let parsed = FactoryFile::check(FactoryInput::Bytes(bytes), overrides).map_err(|found| {
         found
             .into_iter()
             .map(|problem| FileProblem {
@@ -283,7 +283,7 @@ pub fn attach_tokens(
             return Err(IntakeError::File(problems));
         }
         let key = vault.data_key(conn, &data_key_id)?;
-        write_tokens(conn, &key, &shipment_id, parsed, &mut |_| {})?;
+        write_tokens(conn, &key, &shipment_id, &file, parsed, &mut |_| {})?;
         diesel::insert_into(imports::table)
             .values((
                 imports::id.eq(uuid::Uuid::new_v4().to_string()),

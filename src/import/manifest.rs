@@ -1,6 +1,6 @@
 //! The import manifest: a small TOML file naming the customer, the order and its shipments.
 
-use super::factory::TokenOverrides;
+use super::factory::{FactoryInput, TokenOverrides};
 use crate::domain::{BusinessEmail, EmailDomain, OrderNumber};
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -109,15 +109,66 @@ fn toml_problem(text: &str, e: &toml::de::Error) -> String {
     )
 }
 
-/// A manifest with its token files read, ready to import.
+/// A manifest with its token files found, ready to import.
 pub struct ImportInput {
     pub manifest: Manifest,
-    /// One entry per shipment, in manifest order: the file's display name and bytes.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// One entry per shipment, in manifest order: the file's display name and where it is.
+    pub files: Vec<(String, TokenFile)>,
+}
+
+/// A shipment's token file: uploaded bytes, or a file on disk that is read again for each
+/// pass (so `seedport import` never holds a whole file).
+#[derive(Debug, Clone)]
+pub enum TokenFile {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+impl From<Vec<u8>> for TokenFile {
+    fn from(bytes: Vec<u8>) -> TokenFile {
+        TokenFile::Bytes(bytes)
+    }
+}
+
+impl TokenFile {
+    /// The file as the factory readers take it.
+    pub fn input(&self) -> FactoryInput<'_> {
+        match self {
+            TokenFile::Bytes(b) => FactoryInput::Bytes(b),
+            TokenFile::Path(p) => FactoryInput::Path(p),
+        }
+    }
+
+    /// Its bytes, streamed to `each` a block at a time.
+    pub fn read(&self, each: &mut dyn FnMut(&[u8])) -> std::io::Result<()> {
+        use std::io::Read;
+        match self {
+            TokenFile::Bytes(b) => each(b),
+            TokenFile::Path(p) => {
+                let mut file = std::fs::File::open(p)?;
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = file.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    each(buf.get(..n).unwrap_or_default());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Its number of lines (about its number of tokens, for a progress bar).
+    pub fn lines(&self) -> std::io::Result<u64> {
+        let mut lines = 0u64;
+        self.read(&mut |block| lines += block.iter().filter(|&&b| b == b'\n').count() as u64)?;
+        Ok(lines)
+    }
 }
 
 impl ImportInput {
-    /// Reads a manifest file and the token files it names (relative to the manifest).
+    /// Reads a manifest file and finds the token files it names (relative to the manifest).
     pub fn from_path(path: &Path) -> anyhow::Result<ImportInput> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the manifest {}", path.display()))?;
@@ -127,14 +178,15 @@ impl ImportInput {
         let mut files = Vec::with_capacity(manifest.shipments.len());
         for s in &manifest.shipments {
             let file = base.join(&s.file);
-            let bytes = std::fs::read(&file).with_context(|| {
+            // Opened here only to fail early on a missing file; it is read pass by pass.
+            std::fs::File::open(&file).with_context(|| {
                 format!(
                     "shipment {}: cannot read the token file {}",
                     s.number,
                     file.display()
                 )
             })?;
-            files.push((file.display().to_string(), bytes));
+            files.push((file.display().to_string(), TokenFile::Path(file)));
         }
         Ok(ImportInput { manifest, files })
     }

@@ -9,15 +9,20 @@ pub mod manifest;
 pub(crate) mod pskc_plain;
 
 pub use factory::{FactoryFile, FactoryInput, Problem, TokenOverrides};
-pub use manifest::{ImportInput, Manifest};
+pub use manifest::{ImportInput, Manifest, TokenFile};
 
 use crate::db::schema::{customer_emails, customers, imports, orders, shipments, tokens};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::{OrderNumber, Token};
 use crate::vault::{token_aad, DataKey, Vault, VaultError};
 use diesel::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
 const BATCH: usize = 500;
@@ -60,8 +65,9 @@ pub enum ImportOutcome {
     AlreadyImported { order_id: String },
 }
 
-/// Parses every file, then writes everything in one transaction. `progress` is called with the
-/// number of tokens written so far.
+/// Checks every file, then writes everything in one transaction. The token files are streamed
+/// pass by pass (check, duplicate checks, insert), never held: memory stays flat however many
+/// tokens come. `progress` is called with the number of tokens written so far.
 pub fn run(
     conn: &mut DbConnection,
     vault: &Vault,
@@ -69,25 +75,31 @@ pub fn run(
     now: i64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportOutcome, ImportError> {
-    let fingerprint = fingerprint(input);
-    let mut parsed: Vec<Vec<Token>> = Vec::with_capacity(input.files.len());
+    let fingerprint = fingerprint(input)?;
+    let mut checked: Vec<Option<FactoryFile<'_>>> = Vec::with_capacity(input.files.len());
     let mut problems = Vec::new();
-    for (spec, (file, bytes)) in input.manifest.shipments.iter().zip(&input.files) {
-        match factory::parse(bytes, &spec.overrides) {
-            Ok(tokens) => parsed.push(tokens),
+    for (spec, (file, data)) in input.manifest.shipments.iter().zip(&input.files) {
+        match FactoryFile::check(data.input(), &spec.overrides) {
+            Ok(tokens) => checked.push(Some(tokens)),
             Err(found) => {
                 problems.extend(found.into_iter().map(|problem| FileProblem {
                     file: file.clone(),
                     problem,
                 }));
-                parsed.push(Vec::new());
+                checked.push(None);
             }
         }
     }
-    cross_file_duplicates(input, &parsed, &mut problems);
+    cross_file_duplicates(input, &checked, &mut problems)?;
     if !problems.is_empty() {
         return Err(ImportError::Invalid(problems));
     }
+    let files: Vec<(&str, &FactoryFile<'_>)> = input
+        .files
+        .iter()
+        .zip(&checked)
+        .filter_map(|((name, _), f)| Some((name.as_str(), f.as_ref()?)))
+        .collect();
     write_tx(conn, |conn| {
         if let Some(order_id) = imports::table
             .filter(imports::manifest_sha256.eq(&fingerprint))
@@ -97,19 +109,18 @@ pub fn run(
         {
             return Ok(ImportOutcome::AlreadyImported { order_id });
         }
-        check_files(conn, input, &parsed)?;
+        check_files(conn, input, &files)?;
         let customer_id = upsert_customer(conn, input, now)?;
         let order_id = upsert_order(conn, input, &customer_id, now)?;
         let mut written = 0u64;
         let mut total = 0usize;
-        for (spec, tokens) in input.manifest.shipments.iter().zip(&parsed) {
+        for (spec, (name, tokens)) in input.manifest.shipments.iter().zip(&files) {
             let (shipment_id, key) =
                 insert_shipment(conn, vault, &order_id, &spec.number, &spec.date, now)?;
-            write_tokens(conn, &key, &shipment_id, tokens, &mut |n| {
+            total += write_tokens(conn, &key, &shipment_id, name, tokens, &mut |n| {
                 written += n;
                 progress(written);
             })?;
-            total += tokens.len();
         }
         diesel::insert_into(imports::table)
             .values((
@@ -122,10 +133,42 @@ pub fn run(
             .execute(conn)?;
         Ok(ImportOutcome::Imported {
             order_id,
-            shipments: parsed.len(),
+            shipments: files.len(),
             tokens: total,
         })
     })
+}
+
+/// A token pass over a file its check pass accepted failed (the file changed in between):
+/// nothing is imported, and the message names the file.
+fn unreadable(file: &str, e: anyhow::Error) -> ImportError {
+    ImportError::Invalid(vec![FileProblem {
+        file: file.to_string(),
+        problem: Problem {
+            line: None,
+            reason: e.to_string(),
+        },
+    }])
+}
+
+/// Streams a checked file's tokens to `each` in batches of [`BATCH`], in file order.
+fn for_each_batch(
+    name: &str,
+    tokens: &FactoryFile<'_>,
+    each: &mut dyn FnMut(&[Token]) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut batch = Vec::with_capacity(BATCH);
+    for token in tokens.tokens().map_err(|e| unreadable(name, e))? {
+        batch.push(token.map_err(|e| unreadable(name, e))?);
+        if batch.len() == BATCH {
+            each(&batch)?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        each(&batch)?;
+    }
+    Ok(())
 }
 
 /// Inserts an order row; returns its id. The one way an order is created (import and API).
@@ -175,20 +218,29 @@ pub(crate) fn insert_shipment(
     Ok((shipment_id, key))
 }
 
-/// Seals and inserts a shipment's tokens in batches; `progress` gets each batch's size.
+/// Seals and inserts a shipment's tokens (streamed from its checked file) in batches;
+/// `progress` gets each batch's size. Returns how many were written.
 pub(crate) fn write_tokens(
     conn: &mut DbConnection,
     key: &DataKey,
     shipment_id: &str,
-    tokens: &[Token],
+    name: &str,
+    tokens: &FactoryFile<'_>,
     progress: &mut dyn FnMut(u64),
-) -> Result<(), diesel::result::Error> {
-    for chunk in tokens.chunks(BATCH) {
+) -> Result<usize, ImportError> {
+    // One key schedule and one seeded CSPRNG (nonces, row ids) for the whole file, instead of
+    // a key setup and two system calls per token.
+    let mut sealer = key.sealer();
+    let mut ids = StdRng::from_entropy();
+    let mut written = 0;
+    for_each_batch(name, tokens, &mut |chunk| {
         let rows: Vec<NewToken> = chunk
             .iter()
             .map(|t| {
-                let id = uuid::Uuid::new_v4().to_string();
-                let secret_ct = key.seal(t.secret.expose(), &token_aad(&id, t.serial.as_str()));
+                let id = uuid::Builder::from_random_bytes(ids.gen())
+                    .into_uuid()
+                    .to_string();
+                let secret_ct = sealer.seal(t.secret.expose(), &token_aad(&id, t.serial.as_str()));
                 NewToken {
                     id,
                     shipment_id: shipment_id.to_string(),
@@ -206,9 +258,12 @@ pub(crate) fn write_tokens(
             })
             .collect();
         insert_tokens(conn, &rows)?;
+        written += chunk.len();
         progress(chunk.len() as u64);
-    }
-    crate::request::summary::refresh(conn, shipment_id)
+        Ok(())
+    })?;
+    crate::request::summary::refresh(conn, shipment_id)?;
+    Ok(written)
 }
 
 /// One `tokens` row to insert.
@@ -241,59 +296,113 @@ fn insert_tokens(
 }
 
 /// SHA-256 over the manifest's meaning and every file's bytes: the same import twice is a no-op.
-fn fingerprint(input: &ImportInput) -> String {
+fn fingerprint(input: &ImportInput) -> Result<String, ImportError> {
     let mut h = Sha256::new();
     let m = &input.manifest;
     h.update(format!(
         "{}\n{}\n{}\n",
         m.customer.name, m.order.po, m.order.invoice
     ));
-    for (spec, (_, bytes)) in m.shipments.iter().zip(&input.files) {
+    for (spec, (name, file)) in m.shipments.iter().zip(&input.files) {
         h.update(format!(
             "{}\n{}\n{:?}\n",
             spec.number, spec.date, spec.overrides
         ));
-        h.update(Sha256::digest(bytes));
+        let mut digest = Sha256::new();
+        file.read(&mut |block| digest.update(block)).map_err(|e| {
+            ImportError::Invalid(vec![FileProblem {
+                file: name.clone(),
+                problem: Problem {
+                    line: None,
+                    reason: format!("cannot read the file: {e}"),
+                },
+            }])
+        })?;
+        h.update(digest.finalize());
     }
-    hex::encode(h.finalize())
+    Ok(hex::encode(h.finalize()))
 }
 
+fn serial_hash(serial: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    serial.hash(&mut h);
+    h.finish()
+}
+
+/// A serial in more than one file is a problem of each later file, naming the last file
+/// before it that has it. Memory is 12 bytes per token: the serials' 8-byte hashes find the
+/// few serials that may repeat, and only those are compared in full, in a second pass.
 fn cross_file_duplicates(
     input: &ImportInput,
-    parsed: &[Vec<Token>],
+    checked: &[Option<FactoryFile<'_>>],
     problems: &mut Vec<FileProblem>,
-) {
-    let mut seen = std::collections::HashMap::new();
-    for ((file, _), tokens) in input.files.iter().zip(parsed) {
-        for t in tokens {
-            if let Some(first) = seen.insert(t.serial.as_str(), file.as_str()) {
-                if first != file {
-                    problems.push(FileProblem {
-                        file: file.clone(),
-                        problem: Problem {
-                            line: None,
-                            reason: format!("serial {} is also in {first}", t.serial),
-                        },
-                    });
+) -> Result<(), ImportError> {
+    if checked.iter().flatten().count() < 2 {
+        return Ok(());
+    }
+    let mut hashes: Vec<(u64, u32)> = Vec::new();
+    for (index, ((name, _), tokens)) in input.files.iter().zip(checked).enumerate() {
+        let Some(tokens) = tokens else { continue };
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        for_each_batch(name, tokens, &mut |batch| {
+            hashes.extend(
+                batch
+                    .iter()
+                    .map(|t| (serial_hash(t.serial.as_str()), index)),
+            );
+            Ok(())
+        })?;
+    }
+    hashes.sort_unstable();
+    // Within a file every serial is unique (its check said so): a hash seen twice here is in
+    // two files, or two serials that share a hash.
+    let repeated: HashSet<u64> = hashes
+        .windows(2)
+        .filter_map(|w| match w {
+            [a, b] if a.0 == b.0 => Some(a.0),
+            _ => None,
+        })
+        .collect();
+    drop(hashes);
+    if repeated.is_empty() {
+        return Ok(());
+    }
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for ((file, _), tokens) in input.files.iter().zip(checked) {
+        let Some(tokens) = tokens else { continue };
+        for_each_batch(file, tokens, &mut |batch| {
+            for t in batch {
+                let serial = t.serial.as_str();
+                if !repeated.contains(&serial_hash(serial)) {
+                    continue;
+                }
+                if let Some(first) = seen.insert(serial.to_string(), file.as_str()) {
+                    if first != file {
+                        problems.push(FileProblem {
+                            file: file.clone(),
+                            problem: Problem {
+                                line: None,
+                                reason: format!("serial {serial} is also in {first}"),
+                            },
+                        });
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
     }
+    Ok(())
 }
 
 /// Serials and shipment numbers already in the database are conflicts, listed together.
 fn check_files(
     conn: &mut DbConnection,
     input: &ImportInput,
-    parsed: &[Vec<Token>],
+    files: &[(&str, &FactoryFile<'_>)],
 ) -> Result<(), ImportError> {
     let mut problems = Vec::new();
-    for ((file, _), (spec, tokens)) in input
-        .files
-        .iter()
-        .zip(input.manifest.shipments.iter().zip(parsed))
-    {
-        check_database(conn, file, Some(&spec.number), tokens, &mut problems)?;
+    for (spec, (name, tokens)) in input.manifest.shipments.iter().zip(files) {
+        check_database(conn, name, Some(&spec.number), tokens, &mut problems)?;
     }
     if problems.is_empty() {
         Ok(())
@@ -303,14 +412,14 @@ fn check_files(
 }
 
 /// Adds a problem for `shipment` when it is already imported (if given) and for every serial
-/// of `tokens` already in the database.
+/// of `tokens` already in the database, looked up a batch at a time.
 pub(crate) fn check_database(
     conn: &mut DbConnection,
     file: &str,
     shipment: Option<&OrderNumber>,
-    tokens: &[Token],
+    tokens: &FactoryFile<'_>,
     problems: &mut Vec<FileProblem>,
-) -> Result<(), diesel::result::Error> {
+) -> Result<(), ImportError> {
     if let Some(number) = shipment {
         let exists: i64 = shipments::table
             .filter(shipments::shipment_number.eq(number.as_str()))
@@ -326,7 +435,7 @@ pub(crate) fn check_database(
             });
         }
     }
-    for chunk in tokens.chunks(BATCH) {
+    for_each_batch(file, tokens, &mut |chunk| {
         let serials: Vec<&str> = chunk.iter().map(|t| t.serial.as_str()).collect();
         let taken: Vec<String> = tokens::table
             .filter(tokens::serial.eq_any(&serials))
@@ -339,8 +448,8 @@ pub(crate) fn check_database(
                 reason: format!("serial {s} is already in the database"),
             },
         }));
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn upsert_customer(

@@ -4,12 +4,11 @@
 //! stack and on into sealed chunks.
 
 use super::submit::SubmitError;
-use super::tokens::{self, Placed, TokenReader, PAGE};
+use super::tokens::StoredTokens;
 use crate::db::schema::packages;
-use crate::db::{DbConnection, SharedConn, UseConn};
-use crate::formats::{FormatOptions, SeedFormat, TokenShape};
-use crate::pipeline::source::{Each, Take, Wanted};
-use crate::pipeline::{self, PackError, PackageRequest, Protection, TokenSource};
+use crate::db::{DbConnection, SharedConn};
+use crate::formats::{FormatOptions, SeedFormat};
+use crate::pipeline::{self, PackError, PackageRequest, Protection};
 use crate::storage::ChunkWriter;
 use crate::vault::Vault;
 use diesel::prelude::*;
@@ -42,47 +41,6 @@ impl<W: Write> Write for Locked<W> {
     }
 }
 
-/// A request's tokens: shapes from the database, seeds decrypted a page at a time.
-struct Stored<'r, 'v, C> {
-    placed: &'r [Placed],
-    reader: TokenReader<'v, C>,
-    /// Where the last walk stopped.
-    position: usize,
-}
-
-impl<C: UseConn> TokenSource for Stored<'_, '_, C> {
-    fn shapes(&mut self, each: &mut dyn FnMut(&TokenShape)) -> anyhow::Result<()> {
-        self.placed.iter().for_each(|p| each(&p.shape));
-        Ok(())
-    }
-
-    fn tokens(
-        &mut self,
-        resume: bool,
-        wanted: &mut Wanted<'_>,
-        each: &mut Each<'_>,
-    ) -> anyhow::Result<()> {
-        let start = if resume { self.position } else { 0 };
-        self.position = self.placed.len();
-        let mut page: Vec<&Placed> = Vec::with_capacity(PAGE as usize);
-        for (i, p) in self.placed.iter().enumerate().skip(start) {
-            match wanted(&p.shape) {
-                Take::Yes => page.push(p),
-                Take::Skip => {}
-                Take::Stop => {
-                    self.position = i;
-                    break;
-                }
-            }
-            if page.len() == PAGE as usize {
-                self.reader.for_each(&page, each)?;
-                page.clear();
-            }
-        }
-        self.reader.for_each(&page, each)
-    }
-}
-
 /// Builds and stores one package on the caller's one connection (the token reader and the
 /// chunk writer take turns on it); returns its id.
 #[allow(clippy::too_many_arguments)]
@@ -97,12 +55,6 @@ pub fn build(
     max_downloads: u32,
     now: i64,
 ) -> Result<String, SubmitError> {
-    let mut placed = Vec::new();
-    for (id, _) in &plan.shipments {
-        placed.extend(tokens::placed(conn, id)?);
-    }
-    pipeline::plan_files(format, &plan.name, placed.iter().map(|p| &p.shape))
-        .map_err(|e| SubmitError::Invalid(e.to_string()))?;
     let package_id = uuid::Uuid::new_v4().to_string();
     let key = vault
         .new_data_key(conn, "package", now)
@@ -117,7 +69,7 @@ pub fn build(
             packages::content_type.eq(""),
             packages::size.eq(0i64),
             packages::sha256.eq(""),
-            packages::token_count.eq(placed.len() as i64),
+            packages::token_count.eq(0i64),
             packages::shipment_numbers.eq(numbers.join(", ")),
             packages::data_key_id.eq(&key.id),
             packages::state.eq(crate::lifecycle::State::PendingReview),
@@ -136,25 +88,35 @@ pub fn build(
     // One connection for the whole build: the token reader and the chunk writer share it, so a
     // submit never waits on the pool while holding a connection.
     let shared = SharedConn::new(conn);
-    let mut source = Stored {
-        placed: &placed,
-        reader: TokenReader::new(&shared, vault),
-        position: 0,
-    };
+    let shipment_ids = plan.shipments.iter().map(|(id, _)| id.clone()).collect();
+    let mut source = StoredTokens::new(&shared, vault, shipment_ids);
     let mut sink = Locked(Mutex::new(ChunkWriter::shared(&shared, key, &package_id)));
-    let summary = match pipeline::build(&mut sink, &request, &mut source) {
-        Ok(built) => built.summary,
+    let built = match pipeline::build(&mut sink, &request, &mut source) {
+        Ok(built) => built,
         Err(PackError::Format(e)) => return Err(SubmitError::Invalid(e.to_string())),
         Err(e) => return Err(anyhow::Error::from(e).into()),
     };
-    let written = sink
+    let built_in = started.elapsed();
+    let writer = sink
         .0
         .into_inner()
-        .map_err(|_| anyhow::anyhow!("package writer poisoned"))?
-        .finish()
-        .map_err(anyhow::Error::from)?;
+        .map_err(|_| anyhow::anyhow!("package writer poisoned"))?;
+    let storing = writer.storing();
+    let written = writer.finish().map_err(anyhow::Error::from)?;
+    let read = source.times();
     drop(source);
+    tracing::debug!(
+        tokens = built.token_count,
+        bytes = written,
+        total_ms = built_in.as_millis() as u64,
+        shapes_ms = read.shapes.as_millis() as u64,
+        token_pages_ms = read.pages.as_millis() as u64,
+        open_seeds_ms = read.open.as_millis() as u64,
+        store_chunks_ms = storing.as_millis() as u64,
+        "package built (the rest of total_ms is the format writer, zip and PGP)"
+    );
     let conn = shared.into_inner();
+    let summary = built.summary;
     if written != summary.size {
         return Err(anyhow::anyhow!("package size mismatch: {written} != {}", summary.size).into());
     }
@@ -165,6 +127,7 @@ pub fn build(
             packages::content_type.eq(content_type),
             packages::size.eq(summary.size as i64),
             packages::sha256.eq(&summary.sha256),
+            packages::token_count.eq(i64::try_from(built.token_count).unwrap_or(i64::MAX)),
         ))
         .execute(conn)?;
     crate::telemetry::metrics::record_package_built(

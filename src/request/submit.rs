@@ -108,7 +108,9 @@ pub fn submit(
     params: SubmitParams,
 ) -> Result<Submitted, SubmitError> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    write_tx(conn, |conn| {
+    let started = std::time::Instant::now();
+    let mut body = std::time::Duration::ZERO;
+    let submitted = write_tx(conn, |conn| {
         let claimed = diesel::update(
             drafts::table
                 .find(&draft.id)
@@ -154,11 +156,20 @@ pub fn submit(
             crate::lifecycle::State::PendingReview,
             params.now,
         )?;
+        body = started.elapsed();
         Ok(Submitted {
             request_id: request_id.clone(),
             reference: params.reference.clone(),
         })
-    })
+    });
+    if submitted.is_ok() {
+        tracing::debug!(
+            transaction_ms = body.as_millis() as u64,
+            commit_ms = started.elapsed().saturating_sub(body).as_millis() as u64,
+            "submit recorded"
+        );
+    }
+    submitted
 }
 
 fn plans(draft: &Draft, reference: &str) -> Vec<PackagePlan> {
@@ -375,9 +386,14 @@ pub async fn submit_draft(
     let (v, d) = (vault.clone(), draft.clone());
     let secrets = db.run(move |conn| open_secrets(conn, &v, &d)).await?;
     let d = draft.clone();
+    let hashing = std::time::Instant::now();
     let prepared = tokio::task::spawn_blocking(move || prepare(&d, secrets))
         .await
         .map_err(|e| SubmitError::Internal(e.into()))??;
+    tracing::debug!(
+        ms = hashing.elapsed().as_millis() as u64,
+        "download password hashed"
+    );
     let params = SubmitParams {
         reference,
         prepared,

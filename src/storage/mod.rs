@@ -35,6 +35,8 @@ pub struct ChunkWriter<C> {
     buffer: Vec<u8>,
     next_seq: i32,
     written: u64,
+    /// Time spent sealing and inserting chunks (for the build's stage timings).
+    storing: std::time::Duration,
 }
 
 impl<'c> ChunkWriter<&'c mut DbConnection> {
@@ -59,10 +61,17 @@ impl<C: UseConn> ChunkWriter<C> {
             buffer: Vec::with_capacity(CHUNK_SIZE),
             next_seq: 0,
             written: 0,
+            storing: std::time::Duration::ZERO,
         }
     }
 
+    /// Time spent sealing and inserting chunks so far.
+    pub fn storing(&self) -> std::time::Duration {
+        self.storing
+    }
+
     fn store(&mut self, last: bool) -> io::Result<()> {
+        let started = std::time::Instant::now();
         let sealed = self.key.seal(
             &self.buffer,
             &chunk_aad(&self.package_id, self.next_seq, last),
@@ -82,6 +91,7 @@ impl<C: UseConn> ChunkWriter<C> {
         zeroize::Zeroize::zeroize(&mut self.buffer);
         self.buffer.clear();
         self.next_seq += 1;
+        self.storing += started.elapsed();
         Ok(())
     }
 

@@ -7,7 +7,7 @@ mod secret;
 mod token;
 
 pub use master::{KeySource, MasterKey};
-pub use seal::{open, random_key, seal, OpenError};
+pub use seal::{open, random_key, seal, OpenError, Sealer};
 pub use secret::{SecretBytes, SecretString};
 pub use token::{random_token, token_hash};
 
@@ -49,6 +49,11 @@ impl DataKey {
 
     pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<SecretBytes, OpenError> {
         open(&self.key, sealed, aad)
+    }
+
+    /// A sealer for many values under this key (key schedule made once).
+    pub fn sealer(&self) -> Sealer {
+        Sealer::new(&self.key)
     }
 
     /// The raw key, for stream ciphers built on it (packages).

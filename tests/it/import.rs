@@ -156,6 +156,29 @@ fn import_is_all_or_nothing_idempotent_and_explains_every_problem() {
             assert!(text(&out).contains(expected), "{name}: {}", text(&out));
         }
 
+        // A serial in two files of one manifest: the later file names the earlier one. The
+        // other two serials of the second file pass (one shares nothing with the first).
+        let mut spare = Vec::new();
+        let cross = write_order(
+            dir,
+            "cross.toml",
+            "INV-4",
+            &[
+                ("SHP-4A", &deepnet_csv(700, 3, &mut spare)),
+                ("SHP-4B", &deepnet_csv(702, 3, &mut spare)),
+            ],
+        );
+        let out = run(&db, &key, &["import", cross.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let msg = text(&out);
+        assert!(
+            msg.contains("SHP-4B.csv: serial 702 is also in ")
+                && msg.contains("SHP-4A.csv")
+                && !msg.contains("serial 703")
+                && !msg.contains("serial 701"),
+            "{msg}"
+        );
+
         let typo = dir.join("typo.toml");
         std::fs::write(
             &typo,
