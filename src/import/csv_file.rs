@@ -5,11 +5,10 @@
 use super::factory::TokenOverrides;
 use super::factory::{build_token, parse_name, Problem, SecretEncoding, ShapeCounts};
 use super::factory::{changed, FactoryInput, DEEPNET_HEADER};
+use super::serial_hashes::{self, serial_hash};
 use crate::domain::{Serial, Token};
 use crate::vault::SecretBytes;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use zeroize::Zeroizing;
 
 fn problem(line: Option<usize>, reason: impl Into<String>) -> Problem {
@@ -168,12 +167,6 @@ fn looks_hex(secret: &str) -> bool {
                 .any(|b| matches!(b, b'0' | b'1' | b'8' | b'9')))
 }
 
-fn serial_hash(serial: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    serial.hash(&mut h);
-    h.finish()
-}
-
 /// A checked CSV factory file: every row is valid and every serial unique.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct CheckedCsv {
@@ -203,15 +196,7 @@ pub(super) fn check(
         (problems, hashes, _) = read_all(input, encoding, overrides, shapes)?;
     }
     let count = hashes.len();
-    hashes.sort_unstable();
-    let repeated: HashSet<u64> = hashes
-        .windows(2)
-        .filter_map(|w| match w {
-            [a, b] if a == b => Some(*a),
-            _ => None,
-        })
-        .collect();
-    drop(hashes);
+    let repeated = serial_hashes::repeated(hashes, |h| *h);
     if !repeated.is_empty() {
         duplicates(input, encoding, overrides, &repeated, &mut problems)?;
     }

@@ -7,6 +7,7 @@ pub mod factory;
 pub mod intake;
 pub mod manifest;
 pub(crate) mod pskc_plain;
+mod serial_hashes;
 
 pub use factory::{FactoryFile, FactoryInput, Problem, TokenOverrides};
 pub use manifest::{ImportInput, Manifest, TokenFile};
@@ -18,11 +19,10 @@ use crate::vault::{token_aad, DataKey, Vault, VaultError};
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serial_hashes::serial_hash;
 use sha2::{Digest, Sha256};
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 /// Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
 const BATCH: usize = 500;
@@ -323,12 +323,6 @@ fn fingerprint(input: &ImportInput) -> Result<String, ImportError> {
     Ok(hex::encode(h.finalize()))
 }
 
-fn serial_hash(serial: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    serial.hash(&mut h);
-    h.finish()
-}
-
 /// A serial in more than one file is a problem of each later file, naming the last file
 /// before it that has it. Memory is 12 bytes per token: the serials' 8-byte hashes find the
 /// few serials that may repeat, and only those are compared in full, in a second pass.
@@ -353,17 +347,9 @@ fn cross_file_duplicates(
             Ok(())
         })?;
     }
-    hashes.sort_unstable();
     // Within a file every serial is unique (its check said so): a hash seen twice here is in
     // two files, or two serials that share a hash.
-    let repeated: HashSet<u64> = hashes
-        .windows(2)
-        .filter_map(|w| match w {
-            [a, b] if a.0 == b.0 => Some(a.0),
-            _ => None,
-        })
-        .collect();
-    drop(hashes);
+    let repeated = serial_hashes::repeated(hashes, |h| h.0);
     if repeated.is_empty() {
         return Ok(());
     }

@@ -5,14 +5,13 @@
 
 use super::factory::TokenOverrides;
 use super::factory::{build_token, changed, parse_name, FactoryInput, Problem, ShapeCounts};
+use super::serial_hashes::{self, serial_hash};
 use crate::domain::{HashAlg, OtpKind, Serial, Token};
 use crate::vault::SecretBytes;
 use base64::Engine;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::io::{BufReader, Read};
 
 fn problem(line: Option<usize>, reason: impl Into<String>) -> Problem {
@@ -154,12 +153,6 @@ fn on_text(p: &mut KeyPackage, path: &[Vec<u8>], value: String) {
     }
 }
 
-fn serial_hash(serial: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    serial.hash(&mut h);
-    h.finish()
-}
-
 /// A checked PSKC factory file: every package is a valid token and every serial unique.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct CheckedPskc {
@@ -203,15 +196,7 @@ pub(super) fn check(
         return Err(problems);
     }
     let count = hashes.len();
-    hashes.sort_unstable();
-    let repeated: HashSet<u64> = hashes
-        .windows(2)
-        .filter_map(|w| match w {
-            [a, b] if a == b => Some(*a),
-            _ => None,
-        })
-        .collect();
-    drop(hashes);
+    let repeated = serial_hashes::repeated(hashes, |h| *h);
     if !repeated.is_empty() {
         duplicates(input, overrides, &repeated)?;
     }

@@ -5,7 +5,6 @@
 
 use crate::db::schema::{shipment_token_groups as groups, tokens};
 use crate::db::DbConnection;
-use crate::domain::{HashAlg, OtpKind, Serial};
 use crate::formats::{FormatError, Problem, SeedFormat, TokenShape};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -157,18 +156,9 @@ fn group(row: GroupRow) -> anyhow::Result<TokenGroup> {
     let serial = first_serials
         .first()
         .ok_or_else(|| anyhow::anyhow!("a token group of shipment {shipment_id} has no serial"))?;
+    let shape = super::tokens::shape((serial.clone(), k.0, k.1, k.2, k.3, k.4, k.5, k.6, k.7))?;
     Ok(TokenGroup {
-        shape: TokenShape {
-            serial: Serial::parse(serial).map_err(anyhow::Error::msg)?,
-            kind: k.0.parse::<OtpKind>().map_err(anyhow::Error::msg)?,
-            hash: k.1.parse::<HashAlg>().map_err(anyhow::Error::msg)?,
-            digits: u8::try_from(k.2)?,
-            time_step: u32::try_from(k.3)?,
-            counter: u64::try_from(k.4)?,
-            secret_len: usize::try_from(k.5)?,
-            manufacturer: k.6,
-            model: k.7,
-        },
+        shape,
         shipment_id,
         count,
         first_serials,
@@ -259,6 +249,7 @@ pub fn check(format: &SeedFormat, groups: &[TokenGroup]) -> Result<(), FormatErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{HashAlg, OtpKind, Serial};
 
     fn shape(serial: &str, kind: OtpKind, digits: u8, model: &str) -> TokenShape {
         TokenShape {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// Tokens read per query while streaming.
 pub const PAGE: i64 = 500;
 
-type ShapeRow = (String, String, String, i32, i32, i64, i32, String, String);
+pub(super) type ShapeRow = (String, String, String, i32, i32, i64, i32, String, String);
 
 /// The columns of a [`ShapeRow`].
 const SHAPE: (
@@ -42,7 +42,8 @@ const SHAPE: (
     tokens::model,
 );
 
-fn shape(r: ShapeRow) -> anyhow::Result<TokenShape> {
+/// A token's shape from its stored columns.
+pub(super) fn shape(r: ShapeRow) -> anyhow::Result<TokenShape> {
     Ok(TokenShape {
         serial: Serial::parse(&r.0).map_err(anyhow::Error::msg)?,
         kind: r.1.parse::<OtpKind>().map_err(anyhow::Error::msg)?,
