@@ -12,13 +12,20 @@ use fantoccini::{Client, Locator};
 use seedport::db::schema::requests;
 use std::time::{Duration, Instant};
 
+/// Clicks a button and waits until its page is replaced: with JavaScript off every button
+/// posts a form, and the next check must read the page that answers it, not the old one.
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
+    let button = c
+        .find(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    button.clone().click().await.unwrap();
+    for _ in 0..100 {
+        if button.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 async fn type_in(c: &Client, css: &str, text: &str) {
@@ -36,13 +43,17 @@ async fn wait_for(c: &Client, css: &str) {
 }
 
 async fn value(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
+    // With JavaScript off a form post replaces the page, which can happen between finding the
+    // field and reading it (a stale element): read it again from the new page.
+    for _ in 0..40 {
+        if let Ok(field) = c.find(Locator::Css(css)).await {
+            if let Ok(v) = field.prop("value").await {
+                return v.unwrap_or_default();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("cannot read the value of {css}");
 }
 
 async fn rows(c: &Client) -> usize {
